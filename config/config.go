@@ -1,0 +1,216 @@
+// Package config reads the server's typed configuration once, from the
+// environment and an optional .env file, and validates it.
+package config
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AuthMode says where a socket's identity comes from.
+type AuthMode string
+
+const (
+	// AuthStrict takes the user from a verified JWT only.
+	AuthStrict AuthMode = "strict"
+	// AuthCompat trusts handshake auth.userId as the original backend did.
+	AuthCompat AuthMode = "compat"
+)
+
+// Config is the whole configuration of the server.
+type Config struct {
+	Port          int
+	AppURI        string   // scheme + host, no port, no trailing slash
+	CORSOrigins   []string // exact origins allowed for REST and Socket.IO
+	DatabaseURL   string   // postgres URL; empty selects SQLite at SQLitePath
+	SQLitePath    string
+	JWTSecret     []byte
+	JWTGenerated  bool // true when JWTSecret was generated at start
+	AuthMode      AuthMode
+	PresenceGrace time.Duration
+	// ShutdownTimeout bounds each step of the graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Getenv is the shape of os.Getenv, injected so tests need no process env.
+type Getenv func(string) string
+
+// Load reads the configuration from getenv, with values from dotenv (the
+// content of a .env file, may be nil) used for variables getenv lacks.
+func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
+	fileVars := map[string]string{}
+	if dotenv != nil {
+		var err error
+		if fileVars, err = parseDotEnv(dotenv); err != nil {
+			return Config{}, fmt.Errorf(".env: %w", err)
+		}
+	}
+	get := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return fileVars[k]
+	}
+
+	var cfg Config
+	var errs []error
+
+	cfg.Port = 3000
+	if v := get("PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("PORT: %q is not a port number (1-65535)", v))
+		}
+		cfg.Port = p
+	}
+
+	cfg.AppURI = strings.TrimRight(orDefault(get("APP_URI"), "http://localhost"), "/")
+	if u, err := url.Parse(cfg.AppURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+		errs = append(errs, fmt.Errorf("APP_URI: %q must be scheme and host, like http://localhost", cfg.AppURI))
+	}
+
+	origins := orDefault(get("CORS_ORIGINS"), cfg.AppURI+":5173")
+	for _, o := range strings.Split(origins, ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %q is not an origin like http://localhost:5173", o))
+			continue
+		}
+		cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+	}
+	if len(cfg.CORSOrigins) == 0 {
+		errs = append(errs, errors.New("CORS_ORIGINS: no origin given"))
+	}
+
+	cfg.DatabaseURL = get("DATABASE_URL")
+	if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL: must be a postgres:// or postgresql:// URL (unset selects SQLite)"))
+	}
+	cfg.SQLitePath = orDefault(get("SQLITE_PATH"), "./data/onlinenow.db")
+
+	if s := get("JWT_SECRET"); s != "" {
+		if len(s) < 16 {
+			errs = append(errs, errors.New("JWT_SECRET: must be at least 16 characters"))
+		}
+		cfg.JWTSecret = []byte(s)
+	} else {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			errs = append(errs, fmt.Errorf("JWT_SECRET: generate: %w", err))
+		}
+		cfg.JWTSecret = []byte(hex.EncodeToString(b))
+		cfg.JWTGenerated = true
+	}
+
+	switch m := AuthMode(orDefault(get("AUTH_MODE"), string(AuthStrict))); m {
+	case AuthStrict, AuthCompat:
+		cfg.AuthMode = m
+	default:
+		errs = append(errs, fmt.Errorf("AUTH_MODE: %q must be strict or compat", m))
+	}
+
+	cfg.PresenceGrace = 5 * time.Second
+	if v := get("PRESENCE_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Hour {
+			errs = append(errs, fmt.Errorf("PRESENCE_GRACE: %q must be a duration between 0s and 1h, like 5s", v))
+		}
+		cfg.PresenceGrace = d
+	}
+	cfg.ShutdownTimeout = 10 * time.Second
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// LoadDefault loads from the process environment and ./.env if present.
+func LoadDefault() (Config, error) {
+	f, err := os.Open(".env")
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf(".env: %w", err)
+		}
+		return Load(os.Getenv, nil)
+	}
+	defer f.Close()
+	return Load(os.Getenv, f)
+}
+
+// LogValue lists the settings for a start-up log line; secrets are masked.
+func (c Config) LogValue() []any {
+	db := "sqlite:" + c.SQLitePath
+	if c.DatabaseURL != "" {
+		db = "postgres:" + maskURL(c.DatabaseURL)
+	}
+	return []any{
+		"port", c.Port, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
+		"database", db, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
+		"jwt_secret", "[masked]",
+	}
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparseable]"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// parseDotEnv reads KEY=VALUE lines; # comments, optional "export ",
+// and single or double quotes around the value.
+func parseDotEnv(r io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("line %d: expected KEY=VALUE", n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		} else if i := strings.Index(v, " #"); i >= 0 {
+			v = strings.TrimSpace(v[:i])
+		}
+		out[k] = v
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,91 @@
+// Package database opens the configured database (PostgreSQL or the embedded
+// SQLite file) and migrates the schema.
+package database
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/onlinenow/onlinenow/models"
+)
+
+// Open connects to postgresURL when it is set, else to the SQLite file at
+// sqlitePath (its directory is created), and migrates every model.
+func Open(ctx context.Context, postgresURL, sqlitePath string, log *slog.Logger) (*gorm.DB, error) {
+	gcfg := &gorm.Config{
+		Logger:         logger.Discard,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		TranslateError: true,
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	if postgresURL != "" {
+		db, err = gorm.Open(postgres.Open(postgresURL), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+	} else {
+		if dir := filepath.Dir(sqlitePath); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("create sqlite dir: %w", err)
+			}
+		}
+		db, err = OpenSQLite(sqlitePath, gcfg)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := Migrate(ctx, db); err != nil {
+		Close(db)
+		return nil, err
+	}
+	if log != nil {
+		log.Info("database ready", "driver", db.Dialector.Name())
+	}
+	return db, nil
+}
+
+// OpenSQLite opens a SQLite database file with foreign keys, WAL and a busy
+// timeout; path ":memory:" is not supported (each connection would differ).
+func OpenSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
+	dsn := path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// SQLite allows one writer; one connection avoids "database is locked".
+	sqlDB.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// Migrate creates or updates the tables of every model.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	if err := db.WithContext(ctx).AutoMigrate(models.All()...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the underlying connection pool.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
