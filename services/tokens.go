@@ -23,11 +23,12 @@ type Tokens struct {
 // NewTokens returns Tokens using secret.
 func NewTokens(secret []byte) *Tokens { return &Tokens{secret: secret} }
 
-// Sign returns a token for id and email; ttl 0 means no expiry.
+// Sign returns a token for id and email; ttl 0 means no expiry (a negative
+// ttl makes an already expired token, for tests).
 func (t *Tokens) Sign(id, email string, ttl time.Duration) (string, error) {
 	now := time.Now()
 	c := Claims{ID: id, Email: email, RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now)}}
-	if ttl > 0 {
+	if ttl != 0 {
 		c.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
