@@ -1,0 +1,141 @@
+// Command onlinenow serves the presence and notification backend: HTTP (Gin)
+// and Socket.IO v4 on one port.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/onlinenow/onlinenow/config"
+	"github.com/onlinenow/onlinenow/controllers"
+	"github.com/onlinenow/onlinenow/database"
+	"github.com/onlinenow/onlinenow/gateways"
+	"github.com/onlinenow/onlinenow/services"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	gin.SetMode(gin.ReleaseMode)
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "onlinenow:", err)
+		os.Exit(1)
+	}
+}
+
+// run wires the server from the environment and serves until ctx is done,
+// then shuts down in order: HTTP, Socket.IO, presence, database.
+func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stdout, nil))
+
+	var dotenv io.Reader
+	if f, err := os.Open(".env"); err == nil {
+		defer f.Close()
+		dotenv = f
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("open .env: %w", err)
+	}
+	cfg, err := config.Load(getenv, dotenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log.Info("starting", cfg.LogValue()...)
+	if cfg.JWTGenerated {
+		log.Warn("JWT_SECRET is not set: a random secret was generated, so tokens die with this process")
+	}
+	if cfg.AuthMode == config.AuthCompat {
+		log.Warn("AUTH_MODE=compat: sockets are trusted to say who they are (auth.userId), as the original backend did")
+	}
+
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := database.Close(db); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+
+	users := services.NewUserService(db)
+	social := services.NewSocialService(db)
+	chat := services.NewChatService(db, social)
+	tokens := services.NewTokens(cfg.JWTSecret)
+	presence := services.NewPresence(cfg.PresenceGrace, services.NewStatusStore(db), nil, log)
+	if n, err := presence.Reset(ctx); err != nil {
+		return fmt.Errorf("reset presence: %w", err)
+	} else if n > 0 {
+		log.Info("presence reset: users left online by a previous process are offline", "users", n)
+	}
+
+	sio := gateways.NewServer(cfg)
+	gw := gateways.Register(sio, gateways.Deps{
+		Config: cfg, Users: users, Social: social, Chat: chat, Presence: presence, Tokens: tokens, Log: log,
+	})
+	presence.SetNotifier(gw)
+
+	router := controllers.NewRouter(controllers.Deps{
+		Config: cfg, Users: users, Social: social, Chat: chat, Presence: presence, Log: log,
+	})
+	router.Any("/socket.io/*any", gin.WrapH(sio.ServeHandler(nil)))
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// WriteTimeout stays 0: long-polling requests are held open.
+	}
+
+	// presenceCtx outlives ctx: presence stops only after the sockets are closed.
+	presenceCtx, stopPresence := context.WithCancel(context.Background())
+	defer stopPresence()
+	presenceDone := make(chan error, 1)
+	go func() { presenceDone <- presence.Run(presenceCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		log.Info("listening", "addr", ln.Addr().String())
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		// Shutdown stops accepting at once but then waits for open requests,
+		// and long-polls are held open: close Socket.IO meanwhile, which
+		// ends them (and the hijacked WebSockets Shutdown ignores).
+		shutdown := make(chan error, 1)
+		go func() { shutdown <- srv.Shutdown(sctx) }()
+		sio.Close(nil)
+		err := <-shutdown
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = srv.Close()
+		}
+		stopPresence()
+		<-presenceDone
+		log.Info("stopped")
+		return err
+	})
+	return g.Wait()
+}
