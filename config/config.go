@@ -205,8 +205,12 @@ func parseDotEnv(r io.Reader) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: expected KEY=VALUE", n)
 		}
 		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
+		if len(v) > 0 && (v[0] == '"' || v[0] == '\'') {
+			end := strings.IndexByte(v[1:], v[0])
+			if end < 0 {
+				return nil, fmt.Errorf("line %d: unterminated quote", n)
+			}
+			v = v[1 : end+1]
 		} else if i := strings.Index(v, " #"); i >= 0 {
 			v = strings.TrimSpace(v[:i])
 		}

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Getenv { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load(env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port != 3000 || cfg.AppURI != "http://localhost" || strings.Join(cfg.CORSOrigins, ",") != "http://localhost:5173" ||
+		cfg.DatabaseURL != "" || cfg.SQLitePath != "./data/onlinenow.db" || cfg.AuthMode != AuthStrict ||
+		cfg.PresenceGrace != 5*time.Second || !cfg.JWTGenerated || len(cfg.JWTSecret) != 64 {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	again, _ := Load(env(nil), nil)
+	if string(again.JWTSecret) == string(cfg.JWTSecret) {
+		t.Fatal("generated secrets repeat")
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	cfg, err := Load(env(map[string]string{
+		"PORT": "4000", "APP_URI": "https://example.test/", "CORS_ORIGINS": "https://a.test, http://b.test:5173",
+		"DATABASE_URL": "postgres://u:p@db:5432/x", "JWT_SECRET": "0123456789abcdef0123", "AUTH_MODE": "compat",
+		"PRESENCE_GRACE": "250ms",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port != 4000 || cfg.AppURI != "https://example.test" || strings.Join(cfg.CORSOrigins, ",") != "https://a.test,http://b.test:5173" ||
+		cfg.AuthMode != AuthCompat || cfg.PresenceGrace != 250*time.Millisecond || cfg.JWTGenerated ||
+		string(cfg.JWTSecret) != "0123456789abcdef0123" {
+		t.Fatalf("values: %+v", cfg)
+	}
+	for _, kv := range cfg.LogValue() {
+		if s, ok := kv.(string); ok && (strings.Contains(s, ":p@") || strings.Contains(s, "0123456789abcdef0123")) {
+			t.Fatalf("a secret reached the log line: %q", s)
+		}
+	}
+}
+
+func TestLoadInvalidNamesTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"PORT": "abc", "APP_URI": "localhost", "CORS_ORIGINS": "http://x.test/path", "DATABASE_URL": "mysql://x",
+		"JWT_SECRET": "short", "AUTH_MODE": "loose", "PRESENCE_GRACE": "-1s",
+	}
+	for k, v := range cases {
+		t.Run(k, func(t *testing.T) {
+			_, err := Load(env(map[string]string{k: v}), nil)
+			if err == nil || !strings.HasPrefix(err.Error(), k+":") {
+				t.Fatalf("err = %v, want one naming %s", err, k)
+			}
+		})
+	}
+}
+
+func TestDotEnv(t *testing.T) {
+	file := strings.NewReader("# comment\nexport PORT=4100\nAUTH_MODE='compat'\nAPP_URI=\"http://host.test\" # trailing\n\nPRESENCE_GRACE=2s # note\n")
+	cfg, err := Load(env(map[string]string{"AUTH_MODE": "strict"}), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The environment wins over the file.
+	if cfg.Port != 4100 || cfg.AuthMode != AuthStrict || cfg.AppURI != "http://host.test" || cfg.PresenceGrace != 2*time.Second {
+		t.Fatalf("%+v", cfg)
+	}
+	if _, err := Load(env(nil), strings.NewReader("NOEQUALS\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("err = %v", err)
+	}
+}
