@@ -28,6 +28,12 @@ type nestError struct {
 	Error      string `json:"error"`
 }
 
+// uncaughtError is Nest's answer to an exception nothing handled.
+type uncaughtError struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+}
+
 // serviceError is the body the original's services threw:
 // {status, error[, message]}.
 type serviceError struct {

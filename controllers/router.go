@@ -92,8 +92,7 @@ func (a *api) recovery(c *gin.Context) {
 		a.Log.Error("panic in handler", "method", c.Request.Method, "path", c.Request.URL.Path,
 			"panic", r, "stack", string(debug.Stack()))
 		if !c.Writer.Written() {
-			writeJSON(c, http.StatusInternalServerError,
-				gin.H{"statusCode": http.StatusInternalServerError, "message": "Internal server error"})
+			writeJSON(c, http.StatusInternalServerError, uncaughtError{http.StatusInternalServerError, "Internal server error"})
 		}
 		c.Abort()
 	}()
