@@ -134,7 +134,8 @@ func (f *fields) boolean(name string) bool {
 func (f *fields) number(name string) (float64, bool) {
 	r, ok := f.get(name)
 	var n json.Number
-	if !ok || json.Unmarshal(r, &n) != nil {
+	// json.Number also accepts a quoted number: only a bare number counts.
+	if !ok || r[0] == '"' || json.Unmarshal(r, &n) != nil {
 		f.fail(name + " must be a number conforming to the specified constraints")
 		return 0, false
 	}
