@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"gorm.io/gorm"
@@ -255,4 +256,35 @@ func TestChatUnreadSummary(t *testing.T) {
 			t.Errorf("summary of nobody = %v, %v", none, err)
 		}
 	})
+}
+
+// TestContactsQueryCount checks the contact list costs a fixed number of
+// queries, not one per contact.
+func TestContactsQueryCount(t *testing.T) {
+	db := dbtest.SQLite(t)
+	s, ctx := newSvc(db), context.Background()
+	me := s.user(t, "me")
+	count := func() int {
+		var n atomic.Int64
+		counting := db.Session(&gorm.Session{NewDB: true})
+		cb := func(*gorm.DB) { n.Add(1) }
+		_ = counting.Callback().Query().After("gorm:query").Register("test:count_query", cb)
+		_ = counting.Callback().Row().After("gorm:row").Register("test:count_row", cb)
+		defer func() {
+			_ = counting.Callback().Query().Remove("test:count_query")
+			_ = counting.Callback().Row().Remove("test:count_row")
+		}()
+		if _, err := services.NewChatService(counting, s.social).Contacts(ctx, me.ID); err != nil {
+			t.Fatal(err)
+		}
+		return int(n.Load())
+	}
+	for i, name := range []string{"c1", "c2", "c3", "c4", "c5", "c6"} {
+		u := s.user(t, name)
+		s.msg(t, u, me, "hi", at(i), false)
+		s.msg(t, me, u, "yo", at(i+100), false)
+	}
+	if n := count(); n == 0 || n > 3 {
+		t.Errorf("Contacts ran %d queries for 6 contacts, want 1-3", n)
+	}
 }
