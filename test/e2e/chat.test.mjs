@@ -149,6 +149,19 @@ describe('message', () => {
     assert.deepStrictEqual((await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`)).json, []);
   });
 
+  test('a message to someone the sender blocked is refused with exception (README: not in the original)', async () => {
+    // The contract only drops messages to a receiver who blocked the sender
+    // (4.2); refusing the opposite direction is this server's documented choice.
+    const { srv } = ctx;
+    await srv.block(a, b);
+    await sleep(50);
+    drain(...all());
+    aChat.emit('message', { content: 'to blocked', senderId: a.id, recieverId: b.id });
+    assertException(await waitFor(aChat, 'exception'));
+    await expectNone(all());
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+  });
+
   test('senderId other than the socket user is refused and nothing is stored', async () => {
     const { srv } = ctx;
     cChat.emit('message', { content: 'I am A', senderId: a.id, recieverId: b.id });
