@@ -58,13 +58,14 @@ describe('joinRoom', () => {
     assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
   });
 
-  test('simultaneous joinRoom from both users and two tabs creates one placeholder', async () => {
+  test('simultaneous joinRoom from several tabs of both users creates one placeholder', async () => {
     const { srv } = ctx;
     const room = roomId(a.id, b.id);
-    aChat.emit('joinRoom', { senderId: a.id, recieverId: b.id });
-    aChat2.emit('joinRoom', { senderId: a.id, recieverId: b.id });
-    bChat.emit('joinRoom', { senderId: b.id, recieverId: a.id });
-    for (const s of [aChat, aChat2, bChat]) assert.deepStrictEqual(await waitFor(s, 'joined'), { roomName: room });
+    const bChat2 = await srv.connectAs('/chatGateway', b, MODE, { transports: ['websocket'] });
+    const bChat3 = await srv.connectAs('/chatGateway', b, MODE, { transports: ['websocket'] });
+    const joiners = [[aChat, a, b], [aChat2, a, b], [bChat, b, a], [bChat2, b, a], [bChat3, b, a]];
+    for (const [s, me, other] of joiners) s.emit('joinRoom', { senderId: me.id, recieverId: other.id });
+    for (const [s] of joiners) assert.deepStrictEqual(await waitFor(s, 'joined'), { roomName: room });
     const res = await srv.get(`/chat?hashedRoomId=${room}`);
     assert.deepStrictEqual(res.json.map((m) => m.content), [''], 'one placeholder per room');
   });
