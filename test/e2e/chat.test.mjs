@@ -58,6 +58,18 @@ describe('joinRoom', () => {
     assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
   });
 
+  test('the placeholder makes each side a contact of the other in /users/:id/receivers', async () => {
+    const { srv } = ctx;
+    aChat.emit('joinRoom', { senderId: a.id, recieverId: b.id });
+    await waitFor(aChat, 'joined');
+    for (const [me, other] of [[a, b], [b, a]]) {
+      const res = await srv.get(`/users/${me.id}/receivers`);
+      assert.equal(res.status, 200);
+      assert.deepStrictEqual(res.json.map((u) => u.id), [other.id]);
+      assert.deepStrictEqual(res.json[0]._count, { senders: 0 });
+    }
+  });
+
   test('simultaneous joinRoom from several tabs of both users creates one placeholder', async () => {
     const { srv } = ctx;
     const room = roomId(a.id, b.id);

@@ -81,6 +81,7 @@ describe('AUTH_MODE=strict', () => {
         token: `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ id: a.id, email: a.email })).toString('base64url')}.`,
       },
     })],
+    ['an expired token', (a) => ({ auth: { token: signToken(a, undefined, { exp: Math.floor(Date.now() / 1000) - 60 }) } })],
     ['a token of A with auth.userId of B (impersonation)', (a, b) => ({ auth: { token: signToken(a), userId: b.id } })],
     ['auth.userId alone (unverified)', (a) => ({ auth: { userId: a.id } })],
     ['a bad cookie token', (a) => ({ transports: ['websocket'], extraHeaders: { cookie: `accessToken=${signToken(a, 'another-secret-0123456789abcdef')}` } })],

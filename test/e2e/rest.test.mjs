@@ -488,7 +488,7 @@ describe('/chat', () => {
     const { srv } = ctx;
     const withAvatar = await srv.post('/users', { email: 'summary-b@example.test', intraId: '5150', name: 'summary_b', Avatar: 'http://localhost:3000/b.png' });
     const b = withAvatar.json;
-    const [a, c, d] = await srv.createUsers('a', 'c', 'd');
+    const [a, c, d, e] = await srv.createUsers('a', 'c', 'd', 'e');
     const send = async (from, to, content) => {
       const r = await srv.post('/chat', { content, senderId: from.id, recieverId: to.id });
       assert.equal(r.status, 201, r.text);
@@ -501,6 +501,9 @@ describe('/chat', () => {
     const b2 = await send(b, a, 'b2');
     const c1 = await send(c, a, 'c1');
     assertEmpty(await srv.put(`/chat/${a.id}/${d.id}`, { seen: true })); // d: nothing unread
+    // Senders a blocks are left out, as from the contact list (README; the contract is silent).
+    await send(e, a, 'from a blocked user');
+    await srv.block(a, e);
 
     const res = await srv.get(`/chat/${a.id}/unread-summary`);
     assert.equal(res.status, 200);
