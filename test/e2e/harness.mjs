@@ -150,7 +150,7 @@ export class Server {
   patch(path, body, opts = {}) { return this.request('PATCH', path, { ...opts, body }); }
   del(path, opts) { return this.request('DELETE', path, opts); }
 
-  /** POST /users; returns the created User JSON with a `token` helper field removed. */
+  /** POST /users with a unique email, intraId and name; returns the created User JSON. */
   async createUser(name) {
     const tag = randomBytes(4).toString('hex');
     const n = `${name || 'user'}_${tag}`;
@@ -290,8 +290,23 @@ export function destroyStore(store) {
  * Starts the server. Options: authMode (strict|compat), grace (PRESENCE_GRACE),
  * store (reuse a previous server's temp dir and database), env (extra vars).
  */
-export async function startServer({ authMode = 'strict', grace = '1s', store, env = {} } = {}) {
-  store ??= newStore();
+export async function startServer(opts = {}) {
+  const store = opts.store ?? newStore();
+  // The free port is only probed, so another process may take it before the
+  // server binds: retry a start that died on its own.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce({ ...opts, store });
+    } catch (err) {
+      if (attempt >= 3 || !err.diedAtStart) {
+        if (!opts.store) destroyStore(store);
+        throw err;
+      }
+    }
+  }
+}
+
+async function startOnce({ authMode = 'strict', grace = '1s', store, env = {} }) {
   const port = await freePort();
   const full = {
     PATH: process.env.PATH,
@@ -310,11 +325,14 @@ export async function startServer({ authMode = 'strict', grace = '1s', store, en
   const proc = spawn(BIN, [], { cwd: store.dir, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = new Server({ port, proc, store, env: full });
   const spawnErr = new Promise((_, rej) => proc.on('error', rej));
+  spawnErr.catch(() => {}); // observed in the loop below; never unhandled
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       srv.stopping = true;
-      throw new Error(`server exited during start (${proc.exitCode ?? proc.signalCode})\n${srv.logTail()}`);
+      const err = new Error(`server exited during start (${proc.exitCode ?? proc.signalCode})\n${srv.logTail()}`);
+      err.diedAtStart = true;
+      throw err;
     }
     try {
       const res = await Promise.race([fetch(srv.base + '/', { headers: { Origin: ORIGIN } }), spawnErr]);
