@@ -55,7 +55,7 @@ func (a *api) createUser(c *gin.Context) error {
 	}
 	u, err := a.Users.Create(c.Request.Context(), in)
 	if err != nil {
-		return err
+		return conflictAsBadRequest(err)
 	}
 	return ok(c, http.StatusCreated, dto.FromUser(u))
 }
@@ -267,16 +267,8 @@ func (a *api) createFriend(c *gin.Context) error {
 		return err
 	}
 	f, err := a.Social.CreateFriend(c.Request.Context(), userID, friendID)
-	if errors.Is(err, services.ErrConflict) {
-		msg := "a friendship or request already exists between these users"
-		var pub *services.PublicError
-		if errors.As(err, &pub) {
-			msg = pub.Msg
-		}
-		return services.Public(services.ErrInvalid, "%s", msg)
-	}
 	if err != nil {
-		return err
+		return conflictAsBadRequest(err)
 	}
 	return ok(c, http.StatusCreated, dto.FromFriend(f))
 }
@@ -377,4 +369,15 @@ func (a *api) image(c *gin.Context) error {
 		return err
 	}
 	return ok(c, http.StatusOK, avatarBody{Avatar: url})
+}
+
+// conflictAsBadRequest turns a conflict into the 400 BadRequestException
+// the original answered for a unique violation (#1, #18), keeping the
+// service's client-safe message; other errors pass through.
+func conflictAsBadRequest(err error) error {
+	var pub *services.PublicError
+	if errors.Is(err, services.ErrConflict) && errors.As(err, &pub) {
+		return services.Public(services.ErrInvalid, "%s", pub.Msg)
+	}
+	return err
 }

@@ -78,6 +78,13 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	if err := db.WithContext(ctx).AutoMigrate(models.All()...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// At most one placeholder (the empty message joinRoom creates) per room,
+	// even when several tabs join at once. Real messages are never empty.
+	if err := db.WithContext(ctx).Exec(
+		`CREATE UNIQUE INDEX IF NOT EXISTS idx_dm_placeholder ON direct_messages (room_id) WHERE content = ''`,
+	).Error; err != nil {
+		return fmt.Errorf("migrate placeholder index: %w", err)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/onlinenow/onlinenow/models"
 )
@@ -110,7 +111,9 @@ func (s *ChatService) JoinRoom(ctx context.Context, senderID, receiverID string)
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
-		return tx.Create(&models.DirectMessage{
+		// A concurrent joinRoom may insert first: the unique placeholder
+		// index turns the second insert into a no-op.
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&models.DirectMessage{
 			Content: "", SenderID: senderID, RecieverID: receiverID, RoomID: room, Seen: true,
 		}).Error
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -102,6 +103,40 @@ func TestChatJoinRoom(t *testing.T) {
 		eq(t, "count sent (placeholder included)", n, int64(1))
 		if _, err := s.chat.JoinRoom(ctx, alice.ID, unknownID()); !errors.Is(err, services.ErrNotFound) {
 			t.Errorf("join with unknown: %v", err)
+		}
+	})
+}
+
+// TestChatJoinRoomConcurrent: several tabs of both users join the same new
+// room at once; exactly one placeholder results and nobody gets an error.
+func TestChatJoinRoomConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		s, ctx := newSvc(db), context.Background()
+		alice, bob := s.user(t, "alice"), s.user(t, "bob")
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for i := range 16 {
+			wg.Go(func() {
+				a, b := alice.ID, bob.ID
+				if i%2 == 1 {
+					a, b = b, a
+				}
+				if _, err := s.chat.JoinRoom(ctx, a, b); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent join: %v", err)
+		}
+		ms, err := s.chat.Room(ctx, services.RoomID(alice.ID, bob.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != 1 {
+			t.Fatalf("messages after concurrent joins = %d, want 1 placeholder", len(ms))
 		}
 	})
 }

@@ -48,11 +48,19 @@ type Presence struct {
 	// mu guards users, queue and closed; held only for map and slice work.
 	mu     sync.Mutex
 	users  map[string]*presenceEntry
-	queue  []StatusChange
+	queue  []queued
 	closed bool
 
 	// wake has room for one signal: the worker drains the whole queue per signal.
 	wake chan struct{}
+}
+
+// queued is a change for the worker, or a barrier (change nil) that only
+// marks a point in the queue. done, if not nil, is closed once the worker
+// has persisted everything up to and including this item.
+type queued struct {
+	change *StatusChange
+	done   chan struct{}
 }
 
 type presenceEntry struct {
@@ -120,12 +128,17 @@ func (p *Presence) transition(userID string, e *presenceEntry, status models.Sta
 		c.LastSeenAt = &t
 	}
 	e.status = status
-	p.queue = append(p.queue, c)
+	p.enqueue(queued{change: &c})
+	return true
+}
+
+// enqueue hands q to the worker. Callers hold p.mu.
+func (p *Presence) enqueue(q queued) {
+	p.queue = append(p.queue, q)
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // forget drops an entry that holds nothing worth remembering. Callers hold p.mu.
@@ -209,19 +222,37 @@ func (p *Presence) SetInGame(userID string, inGame bool) {
 }
 
 // Set applies a status chosen by the user (the frontend's logout sends
-// OFFLINE). It is persisted and announced like any other change; the next
-// connect or disconnect derives the status again.
-func (p *Presence) Set(_ context.Context, userID string, status models.Status) error {
+// OFFLINE). It is persisted and announced like any other change, and Set
+// returns once it is persisted; the next connect or disconnect derives the
+// status again.
+func (p *Presence) Set(ctx context.Context, userID string, status models.Status) error {
 	if !status.Valid() {
 		return Invalid("status must be one of the following values: ONLINE, OFFLINE, INAGAME")
 	}
+	done, err := p.set(userID, status)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Presence) set(userID string, status models.Status) (chan struct{}, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return Public(ErrConflict, "server is shutting down")
+		return nil, Public(ErrConflict, "server is shutting down")
 	}
 	e := p.entry(userID)
 	p.transition(userID, e, status)
+	// A barrier after the change: done closes when it (and anything queued
+	// before it for this user) is in the database.
+	done := make(chan struct{})
+	p.enqueue(queued{done: done})
 	if e.total == 0 && e.timer == nil && status != models.StatusOffline {
 		// No socket backs this status: it lapses like a last disconnect.
 		e.gen++
@@ -229,7 +260,7 @@ func (p *Presence) Set(_ context.Context, userID string, status models.Status) e
 		e.timer = time.AfterFunc(p.grace, func() { p.expire(userID, gen) })
 	}
 	p.forget(userID, e)
-	return nil
+	return done, nil
 }
 
 // Status returns userID's current status and live socket count in namespace
@@ -262,7 +293,7 @@ func (p *Presence) Run(ctx context.Context) error {
 	}
 }
 
-func (p *Presence) take() []StatusChange {
+func (p *Presence) take() []queued {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	q := p.queue
@@ -271,12 +302,17 @@ func (p *Presence) take() []StatusChange {
 }
 
 func (p *Presence) drain(ctx context.Context, notify bool) {
-	for _, c := range p.take() {
-		if err := p.store.SaveStatus(ctx, c.UserID, c.New, c.LastSeenAt); err != nil {
-			p.log.Error("save status", "user_id", c.UserID, "status", c.New, "err", err)
+	for _, q := range p.take() {
+		if c := q.change; c != nil {
+			if err := p.store.SaveStatus(ctx, c.UserID, c.New, c.LastSeenAt); err != nil {
+				p.log.Error("save status", "user_id", c.UserID, "status", c.New, "err", err)
+			}
+			if notify && p.notifier != nil {
+				p.notifier.NotifyStatus(ctx, *c)
+			}
 		}
-		if notify && p.notifier != nil {
-			p.notifier.NotifyStatus(ctx, c)
+		if q.done != nil {
+			close(q.done)
 		}
 	}
 }

@@ -199,6 +199,13 @@ func TestPresenceManualSet(t *testing.T) {
 		if err := p.Set(context.Background(), userB, models.StatusOnline); err != nil {
 			t.Fatal(err)
 		}
+		// Set returns once the change is persisted.
+		equalStatuses(t, "right after Set", f.statuses(savedOf, userB), models.StatusOnline)
+		// Setting the current status again writes nothing.
+		if err := p.Set(context.Background(), userB, models.StatusOnline); err != nil {
+			t.Fatal(err)
+		}
+		equalStatuses(t, "repeated Set", f.statuses(savedOf, userB), models.StatusOnline)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		equalStatuses(t, "socketless online", f.statuses(savedOf, userB), models.StatusOnline, models.StatusOffline)
