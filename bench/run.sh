@@ -14,9 +14,12 @@
 #   SERVER_CPUS      taskset CPU list for the servers (e.g. 0); GEN_CPUS for the generator
 #   BENCH_OUT        directory for binaries, logs and JSON results (default: a new temp dir)
 #   BENCH_TIMEOUT    hard limit per generator run, in seconds (default 900)
+#   PROFILE=1        record ours with `perf record -g` during the run and write the top of
+#                    `perf report` to $BENCH_OUT/ours-<scenario>.perf.txt (costs CPU: not a
+#                    measurement run)
 set -euo pipefail
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 1 ]] || usage
 scenario=$1
 shift
@@ -38,7 +41,13 @@ PORT_OURS=${PORT_OURS:-39101}
 PORT_PEER=${PORT_PEER:-39102}
 
 server_pid=""
+perf_pid=""
 cleanup() {
+  if [[ -n $perf_pid ]] && kill -0 "$perf_pid" 2>/dev/null; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+  fi
+  perf_pid=""
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -106,12 +115,21 @@ for target in $TARGETS; do
   echo "==> $scenario against $target"
   start "$target"
   rm -f "$OUT/$target-$scenario.json"
+  if [[ ${PROFILE:-} == 1 && $target == ours ]]; then
+    perf record -q -F 499 -g -p "$server_pid" -o "$OUT/ours-$scenario.perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   status=0
   (pin "${GEN_CPUS:-}" timeout --signal=INT --kill-after=10 "$BENCH_TIMEOUT" "$OUT/loadgen" \
     -url "$url" -scenario "$scenario" -label "$target" -pid "$server_pid" -auth "$AUTH_MODE" \
     -secret "$JWT_SECRET" -grace "$PRESENCE_GRACE" -json "$OUT/$target-$scenario.json" "$@") \
     >/dev/null || status=$?
   cleanup
+  if [[ ${PROFILE:-} == 1 && $target == ours && -s $OUT/ours-$scenario.perf.data ]]; then
+    perf report -q --stdio --no-children --sort symbol -i "$OUT/ours-$scenario.perf.data" -g none 2>/dev/null |
+      grep -v '^$' | head -60 >"$OUT/ours-$scenario.perf.txt" || true
+    echo "==> profile of ours: $OUT/ours-$scenario.perf.txt"
+  fi
   [[ $status -eq 0 ]] || echo "==> the generator failed against $target (exit $status); see above" >&2
   sleep 1
 done

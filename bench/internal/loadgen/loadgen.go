@@ -93,15 +93,16 @@ type Result struct {
 	ServerCPUS       float64 `json:"server_cpu_s"` // during the window
 	CPUPer1kEvents   float64 `json:"server_cpu_s_per_1k_events,omitempty"`
 	EventsPerCPUS    float64 `json:"events_per_server_cpu_s,omitempty"`
-	IdleCPUPct       float64 `json:"idle_cpu_pct,omitempty"` // idle: % of one core
+	IdleCPUPct       float64 `json:"idle_cpu_pct"` // idle: % of one core
 	RSSBeforeKB      int64   `json:"server_rss_before_kb"`
 	RSSAfterKB       int64   `json:"server_rss_after_kb"`
 	RSSPerConnBytes  int64   `json:"server_rss_per_connection_b,omitempty"` // idle: per identified user connection
 	RSSPerSocketByte int64   `json:"server_rss_per_socket_b,omitempty"`     // idle: per namespace socket
 
-	GenCPUS  float64 `json:"generator_cpu_s"`
-	GenRSSKB int64   `json:"generator_rss_kb"`
-	Error    string  `json:"error,omitempty"`
+	GenCPUS       float64 `json:"generator_cpu_s"`        // whole run, setup included
+	GenWindowCPUS float64 `json:"generator_window_cpu_s"` // during the window
+	GenRSSKB      int64   `json:"generator_rss_kb"`
+	Error         string  `json:"error,omitempty"`
 }
 
 // Run runs cfg's scenario.
@@ -155,8 +156,9 @@ func raiseFileLimit(log io.Writer) {
 
 // costs fills the server-side cost fields from two samples around a
 // window in which delivered events were delivered.
-func (r *Result) costs(a, b proc.Sample, delivered int64) {
+func (r *Result) costs(a, b snap, delivered int64) {
 	r.WindowS = b.At.Sub(a.At).Seconds()
+	r.GenWindowCPUS = (b.gen.CPU - a.gen.CPU).Seconds()
 	r.ServerCPUS = (b.CPU - a.CPU).Seconds()
 	r.RSSAfterKB = b.RSSKB
 	if r.WindowS > 0 {
@@ -342,9 +344,16 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool 
 	return true
 }
 
-func sample(pid int) proc.Sample {
+// snap is a reading of the server (embedded) and of the generator itself.
+type snap struct {
+	proc.Sample
+	gen proc.Sample
+}
+
+func sample(pid int) snap {
 	s, _ := proc.Read(pid)
-	return s
+	g, _ := proc.Read(os.Getpid())
+	return snap{Sample: s, gen: g}
 }
 
 func newUsers(ids []string) []*user {
