@@ -24,11 +24,8 @@ func (g *Gateways) joinRoom(ctx context.Context, c *conn, payload any, _ socket.
 	if err := decode(payload, &in); err != nil {
 		return err
 	}
-	if err := requireIDs("senderId", in.SenderID, "recieverId", in.RecieverID); err != nil {
+	if err := checkSender(c, in.SenderID, in.RecieverID); err != nil {
 		return err
-	}
-	if in.SenderID != c.userID {
-		return services.Public(services.ErrForbidden, "senderId must be your own id")
 	}
 	room, err := g.d.Chat.JoinRoom(ctx, in.SenderID, in.RecieverID)
 	if err != nil {
@@ -53,11 +50,8 @@ func (g *Gateways) message(ctx context.Context, c *conn, payload any, ack socket
 	if err := decode(payload, &in); err != nil {
 		return err
 	}
-	if err := requireIDs("senderId", in.SenderID, "recieverId", in.RecieverID); err != nil {
+	if err := checkSender(c, in.SenderID, in.RecieverID); err != nil {
 		return err
-	}
-	if in.SenderID != c.userID {
-		return services.Public(services.ErrForbidden, "senderId must be your own id")
 	}
 	msg, delivered, err := g.d.Chat.Send(ctx, services.SendInput{
 		SenderID: in.SenderID, RecieverID: in.RecieverID, Content: in.Content,
@@ -92,6 +86,18 @@ func (g *Gateways) message(ctx context.Context, c *conn, payload any, ack socket
 	}
 	if ack != nil {
 		ack([]any{dto.MessageAck{Status: "ok"}}, nil)
+	}
+	return nil
+}
+
+// checkSender validates the two ids of a direct-message payload and that
+// the sender is the socket's own user.
+func checkSender(c *conn, senderID, receiverID string) error {
+	if err := requireIDs("senderId", senderID, "recieverId", receiverID); err != nil {
+		return err
+	}
+	if senderID != c.userID {
+		return services.Public(services.ErrForbidden, "senderId must be your own id")
 	}
 	return nil
 }
