@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"github.com/onlinenow/onlinenow/config"
 	"github.com/onlinenow/onlinenow/controllers"
@@ -90,6 +92,17 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	router := controllers.NewRouter(controllers.Deps{
 		Config: cfg, Users: users, Social: social, Chat: chat, Presence: presence, Log: log,
 	})
+
+	c := &core{
+		cfg: cfg, log: log, db: db, sio: sio, router: router,
+		users: users, social: social, chat: chat, presence: presence, tokens: tokens,
+		background: []func(context.Context) error{presence.Run},
+	}
+	for _, wire := range []func(*core) error{wireChannels, wireGame} {
+		if err := wire(c); err != nil {
+			return err
+		}
+	}
 	router.Any("/socket.io/*any", gin.WrapH(sio.ServeHandler(nil)))
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
@@ -103,11 +116,14 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		// WriteTimeout stays 0: long-polling requests are held open.
 	}
 
-	// presenceCtx outlives ctx: presence stops only after the sockets are closed.
-	presenceCtx, stopPresence := context.WithCancel(context.Background())
-	defer stopPresence()
-	presenceDone := make(chan error, 1)
-	go func() { presenceDone <- presence.Run(presenceCtx) }()
+	// The background parts (presence, module timers) outlive ctx: they stop
+	// only after the sockets are closed.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	var bg errgroup.Group
+	for _, run := range c.background {
+		bg.Go(func() error { return run(bgCtx) })
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -132,10 +148,32 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = srv.Close()
 		}
-		stopPresence()
-		<-presenceDone
+		stopBackground()
+		if berr := bg.Wait(); berr != nil {
+			log.Error("background", "err", berr)
+		}
 		log.Info("stopped")
 		return err
 	})
 	return g.Wait()
+}
+
+// core is what every module of the server is wired from. A module's wire
+// function registers its routes on router and its namespaces on sio, and
+// appends its background loops (stopped after the sockets close) to
+// background.
+type core struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *gorm.DB
+	sio    *socket.Server
+	router *gin.Engine
+
+	users    *services.UserService
+	social   *services.SocialService
+	chat     *services.ChatService
+	presence *services.Presence
+	tokens   *services.Tokens
+
+	background []func(context.Context) error
 }
