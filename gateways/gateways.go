@@ -70,8 +70,8 @@ func Register(io *socket.Server, d Deps) *Gateways {
 	for _, nsp := range []socket.Namespace{g.app, g.chat} {
 		nsp.Use(g.authenticate)
 	}
-	g.app.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.appHandlers) })
-	g.chat.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.chatHandlers) })
+	g.app.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.appHandlers, sendException) })
+	g.chat.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.chatHandlers, sendException) })
 	return g
 }
 
@@ -95,7 +95,23 @@ type conn struct {
 // argument the client sent (nil if none), ack its acknowledgement or nil.
 type handler func(ctx context.Context, c *conn, payload any, ack socket.Ack) error
 
-func (g *Gateways) onConnection(s *socket.Socket, handlers func() map[string]handler) {
+// failFunc reports a failed event to its socket; msg is client-safe. The
+// app and chat namespaces use sendException; a namespace whose frontend
+// listens for another event (the original's "error") passes its own.
+type failFunc func(c *conn, msg string, ack socket.Ack)
+
+// sendException emits the "exception" event {status: "error", message} and
+// answers the acknowledgement, if any, with the same object.
+func sendException(c *conn, msg string, ack socket.Ack) {
+	c.s.Emit("exception", dto.Exception{Status: "error", Message: msg})
+	if ack != nil {
+		ack([]any{dto.Exception{Status: "error", Message: msg}}, nil)
+	}
+}
+
+// onConnection sets up an accepted socket of any namespace: its user room,
+// presence, and its event handlers, whose failures go to fail.
+func (g *Gateways) onConnection(s *socket.Socket, handlers func() map[string]handler, fail failFunc) {
 	id, _ := s.Data().(*identity)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{s: s, ctx: ctx, log: g.d.Log.With("nsp", s.Nsp().Name(), "socket_id", string(s.Id()))}
@@ -112,13 +128,13 @@ func (g *Gateways) onConnection(s *socket.Socket, handlers func() map[string]han
 		}
 	})
 	for event, h := range handlers() {
-		s.On(event, func(args ...any) { g.dispatch(c, event, h, args) })
+		s.On(event, func(args ...any) { g.dispatch(c, event, h, args, fail) })
 	}
 }
 
-// dispatch runs h for one event; every failure becomes the socket's
-// "exception" event, in this one place.
-func (g *Gateways) dispatch(c *conn, event string, h handler, args []any) {
+// dispatch runs h for one event; every failure is reported through fail,
+// in this one place.
+func (g *Gateways) dispatch(c *conn, event string, h handler, args []any, fail failFunc) {
 	var ack socket.Ack
 	if n := len(args); n > 0 {
 		if a, ok := args[n-1].(socket.Ack); ok {
@@ -154,10 +170,7 @@ func (g *Gateways) dispatch(c *conn, event string, h handler, args []any) {
 		c.log.Error("event failed", "event", event, "err", err)
 		msg = "Internal server error"
 	}
-	c.s.Emit("exception", dto.Exception{Status: "error", Message: msg})
-	if ack != nil {
-		ack([]any{dto.Exception{Status: "error", Message: msg}}, nil)
-	}
+	fail(c, msg, ack)
 }
 
 // clientMessage returns the text a client may see for err, or "" for an
