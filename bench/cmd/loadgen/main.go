@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.N, "n", 500, "users (idle, dm, churn) or receiving sockets (fanout)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "dm: messages/s in total (default 500); fanout: emits/s (default 20)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window (churn: time the waves fill)")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "dm, fanout: unmeasured load before the window (JIT, pools)")
 	fs.StringVar(&cfg.Auth, "auth", "strict", "strict (auth.token, HS256 JWT) or compat (auth.userId)")
 	fs.StringVar(&cfg.Secret, "secret", os.Getenv("JWT_SECRET"), "the server's JWT_SECRET (strict)")
 	fs.IntVar(&cfg.PID, "pid", 0, "server process id to sample CPU and RSS from /proc (0: none)")

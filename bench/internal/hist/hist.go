@@ -85,3 +85,12 @@ func (h *Histogram) Quantile(q float64) int64 {
 	}
 	return h.max.Load()
 }
+
+// Reset forgets every value. It must not run concurrently with Record.
+func (h *Histogram) Reset() {
+	for i := range h.counts {
+		h.counts[i].Store(0)
+	}
+	h.n.Store(0)
+	h.max.Store(0)
+}

@@ -94,21 +94,33 @@ func runDM(ctx context.Context, cfg Config) (Result, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 
-	fmt.Fprintf(cfg.Log, "dm: %d pairs, %.0f messages/s for %v\n", n/2, cfg.Rate, cfg.Duration)
 	var writeErrs atomic.Int64
-	measuring.Store(true)
-	s1 := sample(cfg.PID)
-	r.RSSBeforeKB = s1.RSSKB
-	sent := pace(ctx, cfg.Rate, cfg.Duration, func(k int64) {
+	send := func(k int64) {
 		i := int(k % int64(n))
 		t := &msgs[i]
 		putStamp(t.b, t.at, time.Now().UnixNano())
 		if users[i].chat.write(t.b) != nil {
 			writeErrs.Add(1)
 		}
-	})
-	sent -= writeErrs.Load()
+	}
 	delivered := func() int64 { return getMsg.Load() + notif.Load() + refresh.Load() }
+	measuring.Store(true)
+	if cfg.Warmup > 0 {
+		fmt.Fprintf(cfg.Log, "dm: warming up for %v\n", cfg.Warmup)
+		w := pace(ctx, cfg.Rate, cfg.Warmup, send) - writeErrs.Load()
+		waitFor(ctx, 10*time.Second, func() bool { return delivered() >= w*dmPerMessage })
+		time.Sleep(200 * time.Millisecond)
+		getMsg.Store(0)
+		notif.Store(0)
+		refresh.Store(0)
+		writeErrs.Store(0)
+		lat.Reset()
+	}
+	fmt.Fprintf(cfg.Log, "dm: %d pairs, %.0f messages/s for %v\n", n/2, cfg.Rate, cfg.Duration)
+	s1 := sample(cfg.PID)
+	r.RSSBeforeKB = s1.RSSKB
+	sent := pace(ctx, cfg.Rate, cfg.Duration, send)
+	sent -= writeErrs.Load()
 	expected := sent * dmPerMessage
 	waitFor(ctx, 10*time.Second, func() bool { return delivered() >= expected })
 	s2 := sample(cfg.PID)

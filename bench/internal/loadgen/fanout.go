@@ -74,17 +74,27 @@ func runFanout(ctx context.Context, cfg Config) (Result, error) {
 	t := newTemplate(`42` + appNsp + `,["RequestFriendShip",{"userId":"` + sender.id + `","friendId":"` +
 		ids[1] + `","stats":"` + stampSlot() + `"}]`)
 	perEmit := int64(cfg.N + 1)
-	fmt.Fprintf(cfg.Log, "fanout: %.0f emits/s to %d sockets for %v\n", cfg.Rate, cfg.N+1, cfg.Duration)
 	var writeErrs atomic.Int64
-	measuring.Store(true)
-	s1 := sample(cfg.PID)
-	r.RSSBeforeKB = s1.RSSKB
-	sent := pace(ctx, cfg.Rate, cfg.Duration, func(int64) {
+	send := func(int64) {
 		putStamp(t.b, t.at, time.Now().UnixNano())
 		if sender.app.write(t.b) != nil {
 			writeErrs.Add(1)
 		}
-	})
+	}
+	measuring.Store(true)
+	if cfg.Warmup > 0 {
+		fmt.Fprintf(cfg.Log, "fanout: warming up for %v\n", cfg.Warmup)
+		w := pace(ctx, cfg.Rate, cfg.Warmup, send) - writeErrs.Load()
+		waitFor(ctx, 10*time.Second, func() bool { return got.Load() >= w*perEmit })
+		time.Sleep(200 * time.Millisecond)
+		got.Store(0)
+		writeErrs.Store(0)
+		lat.Reset()
+	}
+	fmt.Fprintf(cfg.Log, "fanout: %.0f emits/s to %d sockets for %v\n", cfg.Rate, cfg.N+1, cfg.Duration)
+	s1 := sample(cfg.PID)
+	r.RSSBeforeKB = s1.RSSKB
+	sent := pace(ctx, cfg.Rate, cfg.Duration, send)
 	sent -= writeErrs.Load()
 	expected := sent * perEmit
 	waitFor(ctx, 10*time.Second, func() bool { return got.Load() >= expected })

@@ -35,6 +35,7 @@ type Config struct {
 	N        int           // users (idle, dm, churn) or receiving sockets (fanout)
 	Rate     float64       // dm: messages/s in total; fanout: emits/s
 	Duration time.Duration // the measured window (idle, dm, fanout) or the time the churn waves fill
+	Warmup   time.Duration // dm, fanout: the same load, unmeasured, before the window (JIT, pools, caches)
 	Auth     string        // strict or compat
 	Secret   string        // JWT_SECRET of the server (strict)
 	PID      int           // server process to sample; 0 for none

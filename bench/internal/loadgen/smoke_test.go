@@ -82,7 +82,7 @@ func TestSmoke(t *testing.T) {
 	})
 	t.Run("dm", func(t *testing.T) {
 		cfg := base
-		cfg.Scenario, cfg.N, cfg.Rate, cfg.Duration = "dm", 20, 100, 2*time.Second
+		cfg.Scenario, cfg.N, cfg.Rate, cfg.Duration, cfg.Warmup = "dm", 20, 100, 2*time.Second, 300*time.Millisecond
 		r := run(t, cfg)
 		if r.Sent < 100 || r.Delivered != r.Sent*dmPerMessage || r.LatP50Ms <= 0 || r.LatP99Ms < r.LatP50Ms {
 			t.Errorf("sent %d delivered %d, latency p50 %.2f p99 %.2f ms", r.Sent, r.Delivered, r.LatP50Ms, r.LatP99Ms)
