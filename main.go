@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -105,7 +106,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 	}
 	router.Any("/socket.io/*any", gin.WrapH(sio.ServeHandler(nil)))
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -133,6 +134,20 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		}
 		return nil
 	})
+	if cfg.PprofAddr != "" {
+		psrv := &http.Server{Addr: cfg.PprofAddr, Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			log.Warn("profiling endpoints are served", "addr", cfg.PprofAddr)
+			if err := psrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("pprof: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return psrv.Close()
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
@@ -176,4 +191,15 @@ type core struct {
 	tokens   *services.Tokens
 
 	background []func(context.Context) error
+}
+
+// pprofMux serves the runtime profiles (PPROF_ADDR), for performance work.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

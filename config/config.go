@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -28,6 +29,7 @@ const (
 
 // Config is the whole configuration of the server.
 type Config struct {
+	Host          string // bind address; "" listens on every interface
 	Port          int
 	AppURI        string   // scheme + host, no port, no trailing slash
 	CORSOrigins   []string // exact origins allowed for REST and Socket.IO
@@ -37,6 +39,8 @@ type Config struct {
 	JWTGenerated  bool // true when JWTSecret was generated at start
 	AuthMode      AuthMode
 	PresenceGrace time.Duration
+	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves net/http/pprof there.
+	PprofAddr string
 	// ShutdownTimeout bounds each step of the graceful shutdown.
 	ShutdownTimeout time.Duration
 }
@@ -71,6 +75,14 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 			errs = append(errs, fmt.Errorf("PORT: %q is not a port number (1-65535)", v))
 		}
 		cfg.Port = p
+	}
+
+	cfg.Host = get("HOST")
+	cfg.PprofAddr = get("PPROF_ADDR")
+	if cfg.PprofAddr != "" {
+		if _, port, err := net.SplitHostPort(cfg.PprofAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("PPROF_ADDR: %q must be host:port, like 127.0.0.1:6060", cfg.PprofAddr))
+		}
 	}
 
 	cfg.AppURI = strings.TrimRight(orDefault(get("APP_URI"), "http://localhost"), "/")
@@ -157,7 +169,7 @@ func (c Config) LogValue() []any {
 		db = "postgres:" + maskURL(c.DatabaseURL)
 	}
 	return []any{
-		"port", c.Port, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
+		"host", c.Host, "port", c.Port, "pprof", c.PprofAddr, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
 		"database", db, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
 		"jwt_secret", "[masked]",
 	}

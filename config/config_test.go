@@ -28,14 +28,14 @@ func TestLoadValues(t *testing.T) {
 	cfg, err := Load(env(map[string]string{
 		"PORT": "4000", "APP_URI": "https://example.test/", "CORS_ORIGINS": "https://a.test, http://b.test:5173",
 		"DATABASE_URL": "postgres://u:p@db:5432/x", "JWT_SECRET": "0123456789abcdef0123", "AUTH_MODE": "compat",
-		"PRESENCE_GRACE": "250ms",
+		"PRESENCE_GRACE": "250ms", "HOST": "127.0.0.1", "PPROF_ADDR": "127.0.0.1:6060",
 	}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Port != 4000 || cfg.AppURI != "https://example.test" || strings.Join(cfg.CORSOrigins, ",") != "https://a.test,http://b.test:5173" ||
 		cfg.AuthMode != AuthCompat || cfg.PresenceGrace != 250*time.Millisecond || cfg.JWTGenerated ||
-		string(cfg.JWTSecret) != "0123456789abcdef0123" {
+		string(cfg.JWTSecret) != "0123456789abcdef0123" || cfg.Host != "127.0.0.1" || cfg.PprofAddr != "127.0.0.1:6060" {
 		t.Fatalf("values: %+v", cfg)
 	}
 	for _, kv := range cfg.LogValue() {
@@ -48,7 +48,7 @@ func TestLoadValues(t *testing.T) {
 func TestLoadInvalidNamesTheVariable(t *testing.T) {
 	cases := map[string]string{
 		"PORT": "abc", "APP_URI": "localhost", "CORS_ORIGINS": "http://x.test/path", "DATABASE_URL": "mysql://x",
-		"JWT_SECRET": "short", "AUTH_MODE": "loose", "PRESENCE_GRACE": "-1s",
+		"JWT_SECRET": "short", "AUTH_MODE": "loose", "PRESENCE_GRACE": "-1s", "PPROF_ADDR": "6060",
 	}
 	for k, v := range cases {
 		t.Run(k, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/google/uuid"
+
 	"github.com/onlinenow/onlinenow/models"
 )
 
@@ -67,31 +69,49 @@ func (s *ChatService) Send(ctx context.Context, in SendInput) (msg models.Direct
 	if err := in.Validate(); err != nil {
 		return msg, false, err
 	}
-	if err := checkPair(ctx, s.db, in.SenderID, in.RecieverID, "senderId", "recieverId"); err != nil {
-		return msg, false, err
-	}
-	blocks, err := s.social.Blocks(ctx, in.SenderID, in.RecieverID)
-	if err != nil {
-		return msg, false, err
-	}
-	for _, b := range blocks {
-		if b.UserID == in.RecieverID {
-			return msg, false, nil
-		}
-	}
-	if len(blocks) > 0 {
-		return msg, false, Public(ErrForbidden, "you blocked this user: unblock them to send messages")
-	}
 	msg = models.DirectMessage{
+		Base:       models.Base{ID: uuid.NewString()},
 		Content:    in.Content,
 		SenderID:   in.SenderID,
 		RecieverID: in.RecieverID,
 		RoomID:     RoomID(in.SenderID, in.RecieverID),
+		CreatedAt:  s.db.NowFunc(),
 	}
-	if err := s.db.WithContext(ctx).Create(&msg).Error; err != nil {
-		return models.DirectMessage{}, false, fmt.Errorf("send: %w", err)
+	// The common case in one statement: both users exist and no block
+	// stands between them. Only when nothing was inserted do we look why.
+	res := s.db.WithContext(ctx).Exec(`
+INSERT INTO direct_messages (id, content, sender_id, reciever_id, room_id, seen, created_at)
+SELECT ?, ?, ?, ?, ?, ?, ?
+WHERE (SELECT COUNT(*) FROM users WHERE id IN (?, ?)) = 2
+  AND NOT EXISTS (SELECT 1 FROM blocked_users
+    WHERE (user_id = ? AND blocked_user_id = ?) OR (user_id = ? AND blocked_user_id = ?))`,
+		msg.ID, msg.Content, msg.SenderID, msg.RecieverID, msg.RoomID, false, msg.CreatedAt,
+		in.SenderID, in.RecieverID,
+		in.SenderID, in.RecieverID, in.RecieverID, in.SenderID)
+	if res.Error != nil {
+		return models.DirectMessage{}, false, fmt.Errorf("send: %w", res.Error)
 	}
-	return msg, true, nil
+	if res.RowsAffected == 1 {
+		return msg, true, nil
+	}
+	if err := checkPair(ctx, s.db, in.SenderID, in.RecieverID, "senderId", "recieverId"); err != nil {
+		return models.DirectMessage{}, false, err
+	}
+	blocks, err := s.social.Blocks(ctx, in.SenderID, in.RecieverID)
+	if err != nil {
+		return models.DirectMessage{}, false, err
+	}
+	for _, b := range blocks {
+		if b.UserID == in.RecieverID {
+			return models.DirectMessage{}, false, nil
+		}
+	}
+	if len(blocks) > 0 {
+		return models.DirectMessage{}, false, Public(ErrForbidden, "you blocked this user: unblock them to send messages")
+	}
+	// The block that stopped the insert was lifted meanwhile: the sender may
+	// simply send again.
+	return models.DirectMessage{}, false, Public(ErrConflict, "message not sent, try again")
 }
 
 // JoinRoom returns the room of senderID and receiverID. If the room has no

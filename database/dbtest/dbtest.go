@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/onlinenow/onlinenow/database"
 )
@@ -22,13 +21,7 @@ import (
 // DefaultPostgresURL is used when TEST_DATABASE_URL is unset.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
-func gormConfig() *gorm.Config {
-	return &gorm.Config{
-		Logger:         logger.Discard,
-		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
-		TranslateError: true,
-	}
-}
+func gormConfig() *gorm.Config { return database.GormConfig() }
 
 // SQLite returns a migrated SQLite database in t's temp directory.
 func SQLite(t testing.TB) *gorm.DB {
