@@ -212,6 +212,9 @@ type GamesInvitation struct {
 	Receiver   *User               `gorm:"constraint:OnDelete:CASCADE"`
 	CreatedAt  time.Time
 	GameID     string `gorm:"uniqueIndex;not null"`
+	// ExpiresAt is when a PENDING invitation lapses (CANCELED); not in the
+	// original schema, never sent to clients.
+	ExpiresAt *time.Time
 }
 
 // GamesHistories is a finished game.
