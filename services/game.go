@@ -97,7 +97,10 @@ type GameService struct {
 	games  map[string]*liveGame
 	queue  []string       // ids of waiting random games, oldest first
 	conns  map[string]int // user id -> live /game sockets
-	closed bool
+	// playing counts each user's started games, so presence hears INAGAME
+	// on the first and the end only with the last.
+	playing map[string]int
+	closed  bool
 }
 
 // liveGame is a game in memory with what the service holds for it.
@@ -128,7 +131,7 @@ func NewGameService(db *gorm.DB, social GameSocial, presence InGameSetter, notif
 	return &GameService{
 		db: db, social: social, presence: presence, notify: notify, log: log, cfg: cfg.withDefaults(),
 		now: time.Now, ctx: ctx, cancel: cancel,
-		games: map[string]*liveGame{}, conns: map[string]int{},
+		games: map[string]*liveGame{}, conns: map[string]int{}, playing: map[string]int{},
 	}
 }
 
@@ -420,8 +423,8 @@ func (s *GameService) Join(ctx context.Context, gameID, userID string, enter fun
 	if !s.track() {
 		return Public(ErrConflict, "server is shutting down")
 	}
-	s.presence.SetInGame(p1, true)
-	s.presence.SetInGame(p2, true)
+	s.setInGame(p1, true)
+	s.setInGame(p2, true)
 	if invitationID != "" {
 		// Played without an explicit accept (joined by its URL): it is accepted.
 		if err := s.db.WithContext(ctx).Model(&models.GamesInvitation{}).
@@ -699,6 +702,28 @@ func (s *GameService) Invitations(ctx context.Context, userID string) ([]Invitat
 	return out, nil
 }
 
+// setInGame counts a started (inGame) or ended game of userID and tells
+// presence when the user's first game starts or its last one ends.
+func (s *GameService) setInGame(userID string, inGame bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.playing[userID]
+	switch {
+	case inGame:
+		s.playing[userID] = n + 1
+	case n <= 1:
+		delete(s.playing, userID)
+	default:
+		s.playing[userID] = n - 1
+	}
+	// Under mu so that two games' changes reach presence in the order
+	// counted. SetInGame only takes presence's own lock and queues the
+	// change for its worker: no I/O here.
+	if (inGame && n == 0) || (!inGame && n == 1) {
+		s.presence.SetInGame(userID, inGame)
+	}
+}
+
 // Connected records a /game socket of userID.
 func (s *GameService) Connected(userID string) {
 	s.mu.Lock()
@@ -817,8 +842,8 @@ func (s *GameService) abandon(lg *liveGame) {
 	g := lg.g
 	lg.mu.Unlock()
 	s.unlink(g.ID)
-	s.presence.SetInGame(g.Player1.ID, false)
-	s.presence.SetInGame(g.Player2.ID, false)
+	s.setInGame(g.Player1.ID, false)
+	s.setInGame(g.Player2.ID, false)
 }
 
 // finish records a finished game (stats and history in one transaction),
@@ -830,8 +855,8 @@ func (s *GameService) finish(g Game) {
 	if err := s.record(ctx, g); err != nil {
 		s.log.Error("record game", "game_id", g.ID, "err", err)
 	}
-	s.presence.SetInGame(g.Player1.ID, false)
-	s.presence.SetInGame(g.Player2.ID, false)
+	s.setInGame(g.Player1.ID, false)
+	s.setInGame(g.Player2.ID, false)
 	s.notify.GameFinished(g)
 }
 

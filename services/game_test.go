@@ -484,3 +484,31 @@ func TestGameRecordOnEachDatabase(t *testing.T) {
 		}
 	})
 }
+
+func TestInGameCountsConcurrentGames(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newGameFixture(t, dbtest.SQLite(t))
+		g1 := f.invite(t, 100)
+		g2 := f.invite(t, 100)
+		for _, id := range []string{g1, g2} {
+			f.join(t, id, f.a.ID)
+			f.join(t, id, f.b.ID)
+		}
+		if err := f.svc.Quit(context.Background(), g1, f.b.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if f.ev.has("ingame %s false", f.a.ID) {
+			t.Fatal("a left INAGAME while still playing another game")
+		}
+		if err := f.svc.Quit(context.Background(), g2, f.b.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if !f.ev.has("ingame %s false", f.a.ID) {
+			t.Fatal("a still INAGAME after its last game")
+		}
+	})
+}
