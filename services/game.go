@@ -93,10 +93,10 @@ type GameService struct {
 	// under mu while !closed, so Close can Wait.
 	wg sync.WaitGroup
 
-	mu     sync.Mutex
-	games  map[string]*liveGame
-	queue  []string       // ids of waiting random games, oldest first
-	conns  map[string]int // user id -> live /game sockets
+	mu    sync.Mutex
+	games map[string]*liveGame
+	queue []string       // ids of waiting random games, oldest first
+	conns map[string]int // user id -> live /game sockets
 	// playing counts each user's started games, so presence hears INAGAME
 	// on the first and the end only with the last.
 	playing map[string]int
