@@ -158,13 +158,19 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		// ends them (and the hijacked WebSockets Shutdown ignores).
 		shutdown := make(chan error, 1)
 		go func() { shutdown <- srv.Shutdown(sctx) }()
-		sio.Close(nil)
+		if !within(cfg.ShutdownTimeout, func() { sio.Close(nil) }) {
+			log.Error("closing Socket.IO timed out", "after", cfg.ShutdownTimeout)
+		}
 		err := <-shutdown
 		if errors.Is(err, context.DeadlineExceeded) {
+			log.Error("HTTP shutdown timed out: closing the remaining connections")
 			err = srv.Close()
 		}
 		stopBackground()
-		if berr := bg.Wait(); berr != nil {
+		var berr error
+		if !within(cfg.ShutdownTimeout, func() { berr = bg.Wait() }) {
+			log.Error("background loops did not stop in time", "after", cfg.ShutdownTimeout)
+		} else if berr != nil {
 			log.Error("background", "err", berr)
 		}
 		log.Info("stopped")
@@ -202,4 +208,22 @@ func pprofMux() *http.ServeMux {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// within runs fn and reports whether it returned within d. If it did not,
+// fn keeps running in its goroutine; the process is about to exit.
+func within(d time.Duration, fn func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

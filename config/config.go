@@ -141,7 +141,7 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 		}
 		cfg.PresenceGrace = d
 	}
-	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.ShutdownTimeout = 3 * time.Second
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)

@@ -55,13 +55,15 @@ func (l *loadNotifier) GameFrame(g services.Game) {
 	l.n++
 }
 
-// TestGameLoad runs GAME_LOAD (e.g. "100,1000,3000") concurrent games for
-// 3 s each and reports the frame rate and p99 tick lateness. It is a
-// measurement, skipped unless GAME_LOAD is set.
-func TestGameLoad(t *testing.T) {
+// BenchmarkGameLoad runs GAME_LOAD (default "100,1000") concurrent games
+// for 3 s each and reports the frame rate and tick lateness. It is a
+// measurement (go test -run '^$' -bench GameLoad ./services/), so it runs
+// once whatever b.N is.
+func BenchmarkGameLoad(b *testing.B) {
+	t := b
 	spec := os.Getenv("GAME_LOAD")
 	if spec == "" {
-		t.Skip("set GAME_LOAD=100,1000 to measure")
+		spec = "100,1000"
 	}
 	db := dbtest.SQLite(t)
 	for _, f := range strings.Split(spec, ",") {
@@ -73,11 +75,11 @@ func TestGameLoad(t *testing.T) {
 		svc := services.NewGameService(db, nil, nopEvents{}, l, nil, services.GameConfig{})
 		ctx := context.Background()
 		for range n {
-			a, b := uuid.NewString(), uuid.NewString()
+			a, b2 := uuid.NewString(), uuid.NewString()
 			id, _ := svc.Create(ctx, services.CreateGameInput{CreatorID: a, Random: true})
-			svc.Create(ctx, services.CreateGameInput{CreatorID: b, Random: true})
+			svc.Create(ctx, services.CreateGameInput{CreatorID: b2, Random: true})
 			svc.Join(ctx, id, a, func(services.Game) {})
-			svc.Join(ctx, id, b, func(services.Game) {})
+			svc.Join(ctx, id, b2, func(services.Game) {})
 		}
 		time.Sleep(500 * time.Millisecond)
 		l.mu.Lock()
@@ -97,6 +99,6 @@ func TestGameLoad(t *testing.T) {
 			return over[int(q*float64(len(over)-1))]
 		}
 		rate := float64(frames) / float64(n) / window.Seconds()
-		t.Log(fmt.Sprintf("games=%d frames/s/game=%.1f lateness p50=%v p99=%v max=%v", n, rate, p(0.5), p(0.99), p(1)))
+		t.Logf("%s", fmt.Sprintf("games=%d frames/s/game=%.1f lateness p50=%v p99=%v max=%v", n, rate, p(0.5), p(0.99), p(1)))
 	}
 }
