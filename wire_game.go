@@ -12,7 +12,9 @@ import (
 // wireGame wires the /game namespace, GET /game/invitations/:id and the
 // game service (issue 4), whose games end when the background stops.
 func wireGame(c *core) error {
-	game := services.NewGameService(c.db, c.social, c.presence, nil, c.log, services.GameConfig{})
+	game := services.NewGameService(c.db, c.social, c.presence, nil, c.log, services.GameConfig{
+		InvitationTTL: c.cfg.GameInvitationTTL, RejoinGrace: c.cfg.GameRejoinGrace,
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
 	defer cancel()
 	if n, err := game.CancelStale(ctx); err != nil {
@@ -24,6 +26,8 @@ func wireGame(c *core) error {
 		Config: c.cfg, Users: c.users, Social: c.social, Chat: c.chat, Presence: c.presence, Tokens: c.tokens, Log: c.log,
 	}, game)
 	controllers.RegisterGame(c.router, game, c.log)
+	// A block cancels the open invitations between the two at once.
+	c.social.SetBlockListener(game)
 	c.background = append(c.background, game.Run)
 	return nil
 }

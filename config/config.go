@@ -43,6 +43,10 @@ type Config struct {
 	PprofAddr string
 	// ShutdownTimeout bounds each step of the graceful shutdown.
 	ShutdownTimeout time.Duration
+	// GameInvitationTTL is how long a game invitation stays PENDING.
+	GameInvitationTTL time.Duration
+	// GameRejoinGrace is how long a player who left a game may rejoin it.
+	GameRejoinGrace time.Duration
 }
 
 // Getenv is the shape of os.Getenv, injected so tests need no process env.
@@ -141,6 +145,22 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 		}
 		cfg.PresenceGrace = d
 	}
+	cfg.GameInvitationTTL = 2 * time.Minute
+	if v := get("GAME_INVITATION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("GAME_INVITATION_TTL: %q must be a duration between 1s and 24h, like 2m", v))
+		}
+		cfg.GameInvitationTTL = d
+	}
+	cfg.GameRejoinGrace = 5 * time.Second
+	if v := get("GAME_REJOIN_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Hour {
+			errs = append(errs, fmt.Errorf("GAME_REJOIN_GRACE: %q must be a duration between 100ms and 1h, like 5s", v))
+		}
+		cfg.GameRejoinGrace = d
+	}
 	cfg.ShutdownTimeout = 3 * time.Second
 
 	if len(errs) > 0 {
@@ -171,6 +191,7 @@ func (c Config) LogValue() []any {
 	return []any{
 		"host", c.Host, "port", c.Port, "pprof", c.PprofAddr, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
 		"database", db, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
+		"game_invitation_ttl", c.GameInvitationTTL.String(), "game_rejoin_grace", c.GameRejoinGrace.String(),
 		"jwt_secret", "[masked]",
 	}
 }

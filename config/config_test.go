@@ -74,3 +74,34 @@ func TestDotEnv(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestLoadGameDurations(t *testing.T) {
+	cfg, err := Load(env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GameInvitationTTL != 2*time.Minute || cfg.GameRejoinGrace != 5*time.Second {
+		t.Fatalf("defaults: ttl %v grace %v", cfg.GameInvitationTTL, cfg.GameRejoinGrace)
+	}
+	cfg, err = Load(env(map[string]string{"GAME_INVITATION_TTL": "90s", "GAME_REJOIN_GRACE": "1500ms"}), nil)
+	if err != nil || cfg.GameInvitationTTL != 90*time.Second || cfg.GameRejoinGrace != 1500*time.Millisecond {
+		t.Fatalf("values: ttl %v grace %v err %v", cfg.GameInvitationTTL, cfg.GameRejoinGrace, err)
+	}
+	cfg, err = Load(env(nil), strings.NewReader("GAME_INVITATION_TTL=3m\nGAME_REJOIN_GRACE=2s\n"))
+	if err != nil || cfg.GameInvitationTTL != 3*time.Minute || cfg.GameRejoinGrace != 2*time.Second {
+		t.Fatalf(".env: ttl %v grace %v err %v", cfg.GameInvitationTTL, cfg.GameRejoinGrace, err)
+	}
+	for _, c := range []struct{ k, v string }{
+		{"GAME_INVITATION_TTL", "soon"}, {"GAME_INVITATION_TTL", "0s"}, {"GAME_INVITATION_TTL", "-2m"},
+		{"GAME_INVITATION_TTL", "500ms"}, {"GAME_INVITATION_TTL", "25h"}, {"GAME_INVITATION_TTL", "120"},
+		{"GAME_REJOIN_GRACE", "later"}, {"GAME_REJOIN_GRACE", "0s"}, {"GAME_REJOIN_GRACE", "-5s"},
+		{"GAME_REJOIN_GRACE", "50ms"}, {"GAME_REJOIN_GRACE", "2h"}, {"GAME_REJOIN_GRACE", "5"},
+	} {
+		t.Run(c.k+"="+c.v, func(t *testing.T) {
+			_, err := Load(env(map[string]string{c.k: c.v}), nil)
+			if err == nil || !strings.HasPrefix(err.Error(), c.k+":") {
+				t.Fatalf("err = %v, want one naming %s", err, c.k)
+			}
+		})
+	}
+}

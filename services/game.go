@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/onlinenow/onlinenow/models"
 )
@@ -327,6 +328,15 @@ func (s *GameService) Create(ctx context.Context, in CreateGameInput) (string, e
 	lg.mu.Unlock()
 	s.mu.Unlock()
 	s.notify.InvitationsChanged(in.InvitedID)
+	// A block stored since the check above may have run its OnBlock before
+	// this invitation existed: look again now that it does.
+	if blocked, err := s.social.BlockedEither(ctx, in.CreatorID, in.InvitedID); err != nil || blocked {
+		s.callOff(ctx, lg, in.CreatorID, "")
+		if err != nil {
+			return "", err
+		}
+		return "", notAllowed
+	}
 	return id, nil
 }
 
@@ -575,6 +585,38 @@ func (s *GameService) expire(gameID string) {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	s.callOff(ctx, lg, "", "The invitation expired")
+}
+
+var _ BlockListener = (*GameService)(nil)
+
+// OnBlock cancels at once every PENDING invitation between blocker and
+// blocked, in either direction: each one's waiting game is called off as
+// on expiry (error_access to whoever waits, the receiver's list refreshed).
+// Failures are logged: the block itself stands.
+func (s *GameService) OnBlock(ctx context.Context, blocker, blocked string) {
+	var invs []models.GamesInvitation
+	if err := s.db.WithContext(ctx).
+		Where("status = ? AND ((sender_id = ? AND receiver_id = ?) OR (sender_id = ? AND receiver_id = ?))",
+			models.InvitationPending, blocker, blocked, blocked, blocker).
+		Find(&invs).Error; err != nil {
+		s.log.Error("invitations across a block", "user_id", blocker, "blocked_id", blocked, "err", err)
+		return
+	}
+	for _, inv := range invs {
+		if lg := s.lookup(inv.GameID); lg != nil {
+			s.callOff(ctx, lg, "", "")
+			continue
+		}
+		// No game in memory (being created, or just gone): the row alone.
+		res := s.db.WithContext(ctx).Model(&models.GamesInvitation{}).
+			Where("id = ? AND status = ?", inv.ID, models.InvitationPending).
+			Update("status", models.InvitationCanceled)
+		if res.Error != nil {
+			s.log.Error("cancel invitation across a block", "invitation_id", inv.ID, "err", res.Error)
+		} else if res.RowsAffected > 0 {
+			s.notify.InvitationsChanged(inv.ReceiverID)
+		}
+	}
 }
 
 // Answer is the receiver's answer to an invitation.
@@ -862,7 +904,7 @@ func (s *GameService) finish(g Game) {
 
 // record writes the end of g: with a winner, the loser's lossesNumbr + 1
 // and the winner's winsNumbr + 1 and rate + 0.2 (rows created when
-// missing), then the GamesHistories row; all or nothing.
+// missing, by upsert), then the GamesHistories row; all or nothing.
 func (s *GameService) record(ctx context.Context, g Game) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if g.Winner != "" {
@@ -870,10 +912,17 @@ func (s *GameService) record(ctx context.Context, g Game) error {
 			if loser == g.Winner {
 				loser = g.Player2.ID
 			}
-			if err := bumpStat(tx, loser, 0, 1, 0); err != nil {
+			// Rows are locked in id order, so two games of the same pair
+			// finishing at once with opposite winners cannot deadlock.
+			first, second := func() error { return bumpStat(tx, loser, 0, 1, 0) },
+				func() error { return bumpStat(tx, g.Winner, 1, 0, 0.2) }
+			if g.Winner < loser {
+				first, second = second, first
+			}
+			if err := first(); err != nil {
 				return err
 			}
-			if err := bumpStat(tx, g.Winner, 1, 0, 0.2); err != nil {
+			if err := second(); err != nil {
 				return err
 			}
 		}
@@ -888,22 +937,21 @@ func (s *GameService) record(ctx context.Context, g Game) error {
 	})
 }
 
-// bumpStat adds to userID's stat row, creating it from zero if missing.
+// bumpStat adds to userID's stat row in one statement, an upsert: the row
+// is created from zero when missing, and two games finishing at once for a
+// user without a row both count instead of one hitting the unique index.
 func bumpStat(tx *gorm.DB, userID string, wins, losses int, rate float64) error {
-	res := tx.Model(&models.UserStat{}).Where("user_id = ?", userID).Updates(map[string]any{
-		"wins_numbr":   gorm.Expr("wins_numbr + ?", wins),
-		"losses_numbr": gorm.Expr("losses_numbr + ?", losses),
-		"rate":         gorm.Expr("rate + ?", rate),
-	})
-	if res.Error != nil {
-		return fmt.Errorf("update stat: %w", res.Error)
-	}
-	if res.RowsAffected > 0 {
-		return nil
-	}
 	st := models.UserStat{UserID: userID, WinsNumbr: wins, LossesNumbr: losses, Rate: rate}
-	if err := tx.Create(&st).Error; err != nil {
-		return fmt.Errorf("create stat: %w", err)
+	err := tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "user_id"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"wins_numbr":   gorm.Expr("user_stats.wins_numbr + excluded.wins_numbr"),
+			"losses_numbr": gorm.Expr("user_stats.losses_numbr + excluded.losses_numbr"),
+			"rate":         gorm.Expr("user_stats.rate + excluded.rate"),
+		}),
+	}).Create(&st).Error
+	if err != nil {
+		return fmt.Errorf("upsert stat: %w", err)
 	}
 	return nil
 }

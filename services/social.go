@@ -12,11 +12,21 @@ import (
 
 // SocialService owns friendships and blocks.
 type SocialService struct {
-	db *gorm.DB
+	db      *gorm.DB
+	onBlock BlockListener // nil: nobody listens; set once at wiring
+}
+
+// BlockListener hears of each block once it is stored (the game service
+// cancels open invitations between the two).
+type BlockListener interface {
+	OnBlock(ctx context.Context, blocker, blocked string)
 }
 
 // NewSocialService returns a SocialService over db.
 func NewSocialService(db *gorm.DB) *SocialService { return &SocialService{db: db} }
+
+// SetBlockListener sets who hears of blocks; call it before serving.
+func (s *SocialService) SetBlockListener(l BlockListener) { s.onBlock = l }
 
 // checkPair validates two distinct user ids and that both users exist.
 func checkPair(ctx context.Context, db *gorm.DB, a, b, nameA, nameB string) error {
@@ -169,6 +179,9 @@ func (s *SocialService) Block(ctx context.Context, userID, blockedID string) (mo
 	}
 	if err != nil {
 		return models.BlockedUser{}, fmt.Errorf("block: %w", err)
+	}
+	if s.onBlock != nil {
+		s.onBlock.OnBlock(ctx, userID, blockedID)
 	}
 	return b, nil
 }
