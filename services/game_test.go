@@ -56,6 +56,23 @@ func (e *gameEvents) has(s string, args ...any) bool {
 	defer e.mu.Unlock()
 	return slices.Contains(e.log, fmt.Sprintf(s, args...))
 }
+func (e *gameEvents) count(s string, args ...any) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	want := fmt.Sprintf(s, args...)
+	n := 0
+	for _, l := range e.log {
+		if l == want {
+			n++
+		}
+	}
+	return n
+}
+func (e *gameEvents) snapshot() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.log)
+}
 func (e *gameEvents) finals() []services.Game {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -66,6 +83,7 @@ func (e *gameEvents) finals() []services.Game {
 // two friends a and b and a stranger c.
 type gameFixture struct {
 	db      *gorm.DB
+	social  *services.SocialService // tells svc of its blocks
 	svc     *services.GameService
 	ev      *gameEvents
 	a, b, c models.User
@@ -73,14 +91,20 @@ type gameFixture struct {
 
 func newGameFixture(t *testing.T, db *gorm.DB) *gameFixture {
 	t.Helper()
+	return newGameFixtureWith(t, db, services.GameConfig{})
+}
+
+func newGameFixtureWith(t *testing.T, db *gorm.DB, cfg services.GameConfig) *gameFixture {
+	t.Helper()
 	s := newSvc(db)
-	f := &gameFixture{db: db, ev: newGameEvents()}
+	f := &gameFixture{db: db, social: s.social, ev: newGameEvents()}
 	f.a, f.b, f.c = s.user(t, "a"), s.user(t, "b"), s.user(t, "c")
 	ctx := context.Background()
 	if _, err := s.social.CreateFriend(ctx, f.a.ID, f.b.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.svc = services.NewGameService(db, s.social, f.ev, f.ev, nil, services.GameConfig{})
+	f.svc = services.NewGameService(db, s.social, f.ev, f.ev, nil, cfg)
+	s.social.SetBlockListener(f.svc)
 	t.Cleanup(f.svc.Close)
 	return f
 }

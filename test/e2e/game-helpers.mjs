@@ -1,6 +1,6 @@
 // Helpers for the /game end-to-end tests (contract 4.3, 5.2).
 import assert from 'node:assert/strict';
-import { signToken, waitFor } from './harness.mjs';
+import { signToken, waitFor, sleep } from './harness.mjs';
 
 /** Connects user to /game the way the frontend does: auth.token = the JWT. */
 export function gameSocket(srv, user) {
@@ -55,14 +55,25 @@ export function frameRate(socket, gameId, from, to) {
   return (n * 1000) / (to - from);
 }
 
-/** Waits for the gameSate finished on socket and returns the final gameData. */
+/**
+ * Waits for the gameSate finished on socket, then for the final gameData
+ * (the one whose status is finished), and returns it. The server sends the
+ * two as separate messages, in that order (contract 4.3): the final
+ * gameData may arrive after the gameSate has been seen.
+ */
 export async function finished(socket, ms = 60_000) {
+  const deadline = Date.now() + ms;
   for (;;) {
-    const s = await waitFor(socket, 'gameSate', ms);
+    const s = await waitFor(socket, 'gameSate', Math.max(deadline - Date.now(), 1));
     if (s.state === 'finished') break;
   }
-  const last = socket.events.filter((e) => e.event === 'gameData').at(-1);
-  return last.args[0];
+  const at = socket.events.findLastIndex((e) => e.event === 'gameSate' && e.args[0].state === 'finished');
+  for (;;) {
+    const last = socket.events.slice(at + 1).find((e) => e.event === 'gameData' && e.args[0].gameStatus.status === 'finished');
+    if (last) return last.args[0];
+    if (Date.now() > deadline) assert.fail(`no final gameData within ${ms} ms after gameSate finished`);
+    await sleep(10);
+  }
 }
 
 /** Invites b from a's /game socket and returns {gameId, invitationId}. */

@@ -123,6 +123,41 @@ describe('/game', () => {
     }
   });
 
+  test('a block cancels the open invitations between the two at once, both ways', async () => {
+    const { srv } = ctx;
+    const { a, b, w, as, bs } = await players();
+    const aApp = await srv.connectAs('/appGateway', a, 'strict');
+    const bApp = await srv.connectAs('/appGateway', b, 'strict');
+    await sleep(200);
+    drain(as, bs, aApp, bApp);
+    const { gameId, invitationId } = await invite(srv, as, a, b, 3);
+    as.emit('joinGame', { gameId, userId: a.id });
+    await waitFor(as, 'gameSate'); // a waits for b
+    await waitFor(bs, 'gameInvitation');
+    await waitFor(bApp, 'gameInvitation');
+    const back = await invite(srv, bs, b, a, 3);
+    await waitFor(as, 'gameInvitation');
+    await waitFor(aApp, 'gameInvitation');
+    const other = await invite(srv, as, a, w, 3); // not between the two: untouched
+
+    await srv.block(b, a); // nobody answers: the block alone ends them
+    await waitFor(as, 'error_access');
+    await waitFor(bs, 'gameInvitation');
+    await waitFor(bApp, 'gameInvitation');
+    await waitFor(as, 'gameInvitation');
+    await waitFor(aApp, 'gameInvitation');
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${a.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${w.id}`)).json.map((i) => i.id), [other.invitationId]);
+    for (const [sock, user, id] of [[bs, b, gameId], [as, a, back.gameId]]) {
+      sock.emit('joinGame', { gameId: id, userId: user.id });
+      await waitFor(sock, 'error_access');
+    }
+    bs.emit('acceptInvitation', { invitationId, userId: b.id });
+    assert.equal(typeof (await waitFor(bs, 'error')), 'string');
+    await expectNone(bs, 'AcceptedGame');
+  });
+
   test('random matchmaking pairs two users, never a user with itself', async () => {
     const { srv } = ctx;
     const [x, y] = await srv.createUsers('x', 'y');
@@ -240,5 +275,39 @@ describe('/game', () => {
     // The invitation is untouched and still b's to answer.
     bs.emit('acceptInvitation', { invitationId, userId: b.id });
     assert.deepStrictEqual(await waitFor(bs, 'AcceptedGame'), { gameId });
+  });
+});
+
+describe('/game with GAME_INVITATION_TTL=2s and GAME_REJOIN_GRACE=1s', () => {
+  const ctx = useServer({ authMode: 'strict', grace: '1s', env: { GAME_INVITATION_TTL: '2s', GAME_REJOIN_GRACE: '1s' } });
+
+  test('the invitation expires after the TTL; a player away past the grace forfeits', async () => {
+    const { srv } = ctx;
+    const [a, b] = await srv.createUsers('a', 'b');
+    await srv.befriend(a, b);
+    const as = await gameSocket(srv, a);
+    const bs = await gameSocket(srv, b);
+    const { gameId } = await invite(srv, as, a, b, 3);
+    const invitedAt = Date.now();
+    as.emit('joinGame', { gameId, userId: a.id });
+    await waitFor(as, 'gameSate');
+    await waitFor(bs, 'gameInvitation');
+    await waitFor(as, 'error_access', 4000);
+    const expiredAfter = Date.now() - invitedAt;
+    assert.ok(expiredAfter >= 1500 && expiredAfter < 4000, `expired after ${expiredAfter} ms`);
+    assert.equal(await waitFor(as, 'error'), 'The invitation expired');
+    await waitFor(bs, 'gameInvitation');
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
+
+    const next = await invite(srv, as, a, b, 50);
+    as.emit('joinGame', { gameId: next.gameId, userId: a.id });
+    bs.emit('joinGame', { gameId: next.gameId, userId: b.id });
+    for (;;) if ((await waitFor(as, 'gameSate')).state === 'started') break;
+    bs.close();
+    const leftAt = Date.now();
+    const final = await finished(as, 4000);
+    const forfeitAfter = Date.now() - leftAt;
+    assert.ok(forfeitAfter >= 800 && forfeitAfter < 4000, `forfeit after ${forfeitAfter} ms`);
+    assert.equal(final.winner, a.id);
   });
 });
