@@ -80,7 +80,7 @@ export async function finished(socket, ms = 60_000) {
 export async function invite(srv, aSock, a, b, maxScore) {
   aSock.emit('createGame', { invitedId: b.id, creatorId: a.id, isRamdomOponent: false, maxScore });
   const { id } = await waitFor(aSock, 'Success');
-  const list = await srv.get(`/game/invitations/${b.id}`);
+  const list = await srv.get(`/game/invitations/${b.id}`, { as: b });
   assert.equal(list.status, 200);
   const mine = list.json.filter((i) => i.message === `${a.name} invited you to play a game`);
   assert.ok(mine.length >= 1, `invitation of ${a.name} not listed: ${list.text}`);
