@@ -99,7 +99,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		users: users, social: social, chat: chat, presence: presence, tokens: tokens,
 		background: []func(context.Context) error{presence.Run},
 	}
-	for _, wire := range []func(*core) error{wireChannels, wireGame} {
+	for _, wire := range []func(*core) error{wireChannels, wireGame, wireAuth} {
 		if err := wire(c); err != nil {
 			return err
 		}

@@ -47,7 +47,37 @@ type Config struct {
 	GameInvitationTTL time.Duration
 	// GameRejoinGrace is how long a player who left a game may rejoin it.
 	GameRejoinGrace time.Duration
+
+	// OAuth is the 42 intra OAuth client (CLIENT_ID, SECRET, REDIRECT_URI
+	// and the provider's URLs).
+	OAuth OAuth
+	// JWTTTL is the lifetime of the access tokens the server issues.
+	JWTTTL time.Duration
+	// AvatarMaxBytes is the largest avatar upload accepted.
+	AvatarMaxBytes int64
+	// UploadDir holds the uploaded avatars, served at /<file>.
+	UploadDir string
+	// AuthDevLogin enables GET /auth/dev?name= (sign in as anyone, for
+	// local development and tests) and, in strict mode, POST /users.
+	AuthDevLogin bool
 }
+
+// OAuth is the OAuth 2 client configuration of the sign-in.
+type OAuth struct {
+	ClientID     string
+	Secret       string // never logged
+	RedirectURI  string
+	AuthorizeURL string
+	TokenURL     string
+	ProfileURL   string
+}
+
+// The 42 intra endpoints, the defaults of the OAUTH_*_URL variables.
+const (
+	Intra42AuthorizeURL = "https://api.intra.42.fr/oauth/authorize"
+	Intra42TokenURL     = "https://api.intra.42.fr/oauth/token"
+	Intra42ProfileURL   = "https://api.intra.42.fr/v2/me"
+)
 
 // Getenv is the shape of os.Getenv, injected so tests need no process env.
 type Getenv func(string) string
@@ -163,6 +193,50 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 	}
 	cfg.ShutdownTimeout = 3 * time.Second
 
+	cfg.OAuth = OAuth{
+		ClientID:     get("CLIENT_ID"),
+		Secret:       get("SECRET"),
+		RedirectURI:  orDefault(get("REDIRECT_URI"), fmt.Sprintf("%s:%d/auth/callback", cfg.AppURI, cfg.Port)),
+		AuthorizeURL: orDefault(get("OAUTH_AUTHORIZE_URL"), Intra42AuthorizeURL),
+		TokenURL:     orDefault(get("OAUTH_TOKEN_URL"), Intra42TokenURL),
+		ProfileURL:   orDefault(get("OAUTH_PROFILE_URL"), Intra42ProfileURL),
+	}
+	for _, v := range []struct{ name, val string }{
+		{"REDIRECT_URI", cfg.OAuth.RedirectURI}, {"OAUTH_AUTHORIZE_URL", cfg.OAuth.AuthorizeURL},
+		{"OAUTH_TOKEN_URL", cfg.OAuth.TokenURL}, {"OAUTH_PROFILE_URL", cfg.OAuth.ProfileURL},
+	} {
+		if u, err := url.Parse(v.val); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q must be an absolute http(s) URL", v.name, v.val))
+		}
+	}
+
+	cfg.JWTTTL = 7 * 24 * time.Hour
+	if v := get("JWT_TTL"); v != "" {
+		d, err := parseDays(v)
+		if err != nil || d < time.Minute || d > 365*24*time.Hour {
+			errs = append(errs, fmt.Errorf("JWT_TTL: %q must be a duration between 1m and 365d, like 7d or 12h", v))
+		}
+		cfg.JWTTTL = d
+	}
+
+	cfg.AvatarMaxBytes = 2 << 20
+	if v := get("AVATAR_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			errs = append(errs, fmt.Errorf("AVATAR_MAX_BYTES: %q must be a number of bytes between 1024 and 67108864", v))
+		}
+		cfg.AvatarMaxBytes = n
+	}
+
+	switch v := get("AUTH_DEV_LOGIN"); v {
+	case "", "false", "0":
+	case "true", "1":
+		cfg.AuthDevLogin = true
+	default:
+		errs = append(errs, fmt.Errorf("AUTH_DEV_LOGIN: %q must be true or false", v))
+	}
+	cfg.UploadDir = orDefault(get("UPLOAD_DIR"), "./data/uploads")
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -192,7 +266,10 @@ func (c Config) LogValue() []any {
 		"host", c.Host, "port", c.Port, "pprof", c.PprofAddr, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
 		"database", db, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
 		"game_invitation_ttl", c.GameInvitationTTL.String(), "game_rejoin_grace", c.GameRejoinGrace.String(),
-		"jwt_secret", "[masked]",
+		"jwt_secret", "[masked]", "jwt_ttl", c.JWTTTL.String(),
+		"oauth_client_id", c.OAuth.ClientID, "oauth_secret", masked(c.OAuth.Secret), "redirect_uri", c.OAuth.RedirectURI,
+		"oauth_authorize_url", c.OAuth.AuthorizeURL, "oauth_token_url", c.OAuth.TokenURL, "oauth_profile_url", c.OAuth.ProfileURL,
+		"avatar_max_bytes", c.AvatarMaxBytes, "upload_dir", c.UploadDir, "auth_dev_login", c.AuthDevLogin,
 	}
 }
 
@@ -210,6 +287,26 @@ func maskURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// masked stands for a secret in a log line: whether it is set, never its value.
+func masked(s string) string {
+	if s == "" {
+		return "[unset]"
+	}
+	return "[masked]"
+}
+
+// parseDays parses a Go duration, or a whole number of days like "7d".
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad number of days %q", n)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 func orDefault(v, def string) string {

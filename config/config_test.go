@@ -49,6 +49,8 @@ func TestLoadInvalidNamesTheVariable(t *testing.T) {
 	cases := map[string]string{
 		"PORT": "abc", "APP_URI": "localhost", "CORS_ORIGINS": "http://x.test/path", "DATABASE_URL": "mysql://x",
 		"JWT_SECRET": "short", "AUTH_MODE": "loose", "PRESENCE_GRACE": "-1s", "PPROF_ADDR": "6060",
+		"REDIRECT_URI": "/auth/callback", "OAUTH_AUTHORIZE_URL": "ftp://x", "OAUTH_TOKEN_URL": "nohost",
+		"OAUTH_PROFILE_URL": "http://", "JWT_TTL": "forever", "AVATAR_MAX_BYTES": "2MB", "AUTH_DEV_LOGIN": "yes",
 	}
 	for k, v := range cases {
 		t.Run(k, func(t *testing.T) {
@@ -103,5 +105,38 @@ func TestLoadGameDurations(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, c.k)
 			}
 		})
+	}
+}
+
+func TestLoadAuthSettings(t *testing.T) {
+	cfg, err := Load(env(map[string]string{"PORT": "3100"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.JWTTTL != 7*24*time.Hour || cfg.AvatarMaxBytes != 2<<20 || cfg.AuthDevLogin || cfg.UploadDir != "./data/uploads" ||
+		cfg.OAuth.RedirectURI != "http://localhost:3100/auth/callback" || cfg.OAuth.AuthorizeURL != Intra42AuthorizeURL ||
+		cfg.OAuth.TokenURL != Intra42TokenURL || cfg.OAuth.ProfileURL != Intra42ProfileURL {
+		t.Fatalf("auth defaults: %+v", cfg)
+	}
+	cfg, err = Load(env(map[string]string{
+		"CLIENT_ID": "uid-1", "SECRET": "s3cr3t-value", "REDIRECT_URI": "https://x.test/auth/callback",
+		"OAUTH_AUTHORIZE_URL": "http://127.0.0.1:9/a", "OAUTH_TOKEN_URL": "http://127.0.0.1:9/t", "OAUTH_PROFILE_URL": "http://127.0.0.1:9/me",
+		"JWT_TTL": "12h", "AVATAR_MAX_BYTES": "4096", "AUTH_DEV_LOGIN": "true", "UPLOAD_DIR": "/tmp/up",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OAuth.ClientID != "uid-1" || cfg.OAuth.Secret != "s3cr3t-value" || cfg.OAuth.RedirectURI != "https://x.test/auth/callback" ||
+		cfg.OAuth.TokenURL != "http://127.0.0.1:9/t" || cfg.JWTTTL != 12*time.Hour || cfg.AvatarMaxBytes != 4096 ||
+		!cfg.AuthDevLogin || cfg.UploadDir != "/tmp/up" {
+		t.Fatalf("auth values: %+v", cfg)
+	}
+	if d, _ := parseDays("30d"); d != 30*24*time.Hour {
+		t.Fatalf("30d = %v", d)
+	}
+	for _, kv := range cfg.LogValue() {
+		if s, ok := kv.(string); ok && strings.Contains(s, "s3cr3t") {
+			t.Fatalf("the OAuth secret reached the log line: %q", s)
+		}
 	}
 }

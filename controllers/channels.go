@@ -54,12 +54,18 @@ func RegisterChannelRoutes(r *gin.Engine, d Deps, ch *services.ChannelService) {
 
 // create: 201 Channel, with the owner's OWNER membership.
 func (a *channelAPI) create(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	owner, in, err := dto.DecodeCreateChannel(body)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, owner); err != nil {
 		return err
 	}
 	ch, err := a.ch.Create(c.Request.Context(), owner, in)
@@ -90,10 +96,25 @@ func (a *channelAPI) channel(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if ch.ChannelType == models.ChannelPrivate && strict(c) {
+		// A PRIVATE channel's details are for its members.
+		me, err := callerID(c)
+		if err != nil {
+			return err
+		}
+		if in, err := a.ch.IsMember(c.Request.Context(), ch.ID, me); err != nil {
+			return err
+		} else if !in {
+			return services.Public(services.ErrForbidden, "this channel is private")
+		}
+	}
 	return ok(c, http.StatusOK, dto.FromChannelWithCount(ch))
 }
 
 func (a *channelAPI) rename(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -102,7 +123,14 @@ func (a *channelAPI) rename(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ch, err := a.ch.RenameAny(c.Request.Context(), c.Param("id"), name)
+	var ch models.Channel
+	if me, err := actor(c); err != nil {
+		return err
+	} else if me != "" {
+		ch, err = a.ch.Rename(c.Request.Context(), me, c.Param("id"), name)
+	} else {
+		ch, err = a.ch.RenameAny(c.Request.Context(), c.Param("id"), name)
+	}
 	if err != nil {
 		return err
 	}
@@ -110,19 +138,34 @@ func (a *channelAPI) rename(c *gin.Context) error {
 }
 
 func (a *channelAPI) remove(c *gin.Context) error {
-	if err := a.ch.DeleteAny(c.Request.Context(), c.Param("id")); err != nil {
+	me, err := actor(c)
+	if err != nil {
+		return err
+	}
+	if me != "" {
+		_, err = a.ch.Remove(c.Request.Context(), me, c.Param("id"))
+	} else {
+		err = a.ch.DeleteAny(c.Request.Context(), c.Param("id"))
+	}
+	if err != nil {
 		return err
 	}
 	return empty(c, http.StatusOK)
 }
 
 func (a *channelAPI) addMember(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, channelID, role, err := dto.DecodeAddMember(body)
 	if err != nil {
+		return err
+	}
+	if err := a.moderator(c, channelID, userID, false); err != nil {
 		return err
 	}
 	m, err := a.ch.AddMember(c.Request.Context(), channelID, userID, role)
@@ -168,6 +211,9 @@ func (a *channelAPI) memberStatus(c *gin.Context) error {
 }
 
 func (a *channelAPI) updateMember(c *gin.Context) error {
+	if err := a.moderator(c, c.Param("id"), c.Param("user"), false); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -184,6 +230,9 @@ func (a *channelAPI) updateMember(c *gin.Context) error {
 }
 
 func (a *channelAPI) removeMember(c *gin.Context) error {
+	if err := a.moderator(c, c.Param("id"), c.Param("user"), false); err != nil {
+		return err
+	}
 	if err := a.ch.RemoveMember(c.Request.Context(), c.Param("id"), c.Param("user")); err != nil {
 		return err
 	}
@@ -191,12 +240,18 @@ func (a *channelAPI) removeMember(c *gin.Context) error {
 }
 
 func (a *channelAPI) addKick(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, channelID, err := dto.DecodeKick(body)
 	if err != nil {
+		return err
+	}
+	if err := a.moderator(c, channelID, userID, false); err != nil {
 		return err
 	}
 	k, err := a.ch.AddKick(c.Request.Context(), channelID, userID)
@@ -226,6 +281,9 @@ func (a *channelAPI) kickRecord(c *gin.Context) error {
 }
 
 func (a *channelAPI) removeKick(c *gin.Context) error {
+	if err := a.moderator(c, c.Param("id"), c.Param("user"), false); err != nil {
+		return err
+	}
 	if err := a.ch.RemoveKick(c.Request.Context(), c.Param("id"), c.Param("user")); err != nil {
 		return err
 	}
@@ -235,12 +293,18 @@ func (a *channelAPI) removeKick(c *gin.Context) error {
 // post stores a message through the same membership, ban and mute checks
 // as the socket.
 func (a *channelAPI) post(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	content, userID, channelID, err := dto.DecodeChannelMessage(body)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, userID); err != nil {
 		return err
 	}
 	m, err := a.ch.Post(c.Request.Context(), userID, channelID, content)
@@ -251,6 +315,13 @@ func (a *channelAPI) post(c *gin.Context) error {
 }
 
 func (a *channelAPI) messages(c *gin.Context) error {
+	if me, err := actor(c); err != nil {
+		return err
+	} else if me != "" {
+		if err := a.ch.CheckReader(c.Request.Context(), me, c.Param("id")); err != nil {
+			return err
+		}
+	}
 	ms, err := a.ch.Messages(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -259,8 +330,22 @@ func (a *channelAPI) messages(c *gin.Context) error {
 }
 
 func (a *channelAPI) deleteMessages(c *gin.Context) error {
+	if err := a.moderator(c, c.Param("id"), "", true); err != nil {
+		return err
+	}
 	if err := a.ch.DeleteMessages(c.Request.Context(), c.Param("id")); err != nil {
 		return err
 	}
 	return empty(c, http.StatusOK)
+}
+
+// moderator allows, in strict mode, only a caller who may administer
+// targetID ("" for the channel itself) in channelID by the channel's role
+// rules; ownerOnly requires the owner. Compat mode allows everything.
+func (a *channelAPI) moderator(c *gin.Context, channelID, targetID string, ownerOnly bool) error {
+	me, err := actor(c)
+	if err != nil || me == "" {
+		return err
+	}
+	return a.ch.CheckModerator(c.Request.Context(), me, channelID, targetID, ownerOnly)
 }

@@ -18,6 +18,10 @@ func RegisterGame(r *gin.Engine, game *services.GameService, log *slog.Logger) {
 	}
 	a := &api{Deps: Deps{Log: log}}
 	h := a.wrap(func(c *gin.Context) error {
+		// A user's invitations are theirs to read.
+		if err := actAs(c, c.Param("id")); err != nil {
+			return err
+		}
 		list, err := game.Invitations(c.Request.Context(), c.Param("id"))
 		if err != nil {
 			return err

@@ -102,11 +102,18 @@ type server struct {
 	logs     *lockedBuffer
 }
 
+// newServer serves the routes in AUTH_MODE=compat, the original's open
+// REST, so these tests check each route's behaviour without credentials;
+// strict mode (callers, 401 and 403) is tested in authz_test.go.
 func newServer(t *testing.T, db *gorm.DB) *server {
+	return newServerWith(t, db, config.Config{CORSOrigins: []string{frontOrigin, otherOrigin}, AuthMode: config.AuthCompat})
+}
+
+func newServerWith(t *testing.T, db *gorm.DB, cfg config.Config) *server {
 	social := services.NewSocialService(db)
 	s := &server{t: t, db: db, presence: &fakePresence{db: db}, logs: &lockedBuffer{}}
 	s.router = controllers.NewRouter(controllers.Deps{
-		Config:   config.Config{CORSOrigins: []string{frontOrigin, otherOrigin}},
+		Config:   cfg,
 		Users:    services.NewUserService(db),
 		Social:   social,
 		Chat:     services.NewChatService(db, social),

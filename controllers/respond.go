@@ -61,6 +61,21 @@ func (a *api) fail(c *gin.Context, err error) {
 		writeJSON(c, http.StatusBadRequest, nestError{http.StatusBadRequest, bodyErr.Msg, "Bad Request"})
 	case errors.As(err, &valErr):
 		writeJSON(c, http.StatusBadRequest, nestError{http.StatusBadRequest, valErr.Problems, "Bad Request"})
+	case errors.Is(err, services.ErrUnauthorized) && msg == "":
+		writeJSON(c, http.StatusUnauthorized, uncaughtError{http.StatusUnauthorized, "Unauthorized"})
+	case errors.Is(err, services.ErrUnauthorized):
+		writeJSON(c, http.StatusUnauthorized, nestError{http.StatusUnauthorized, msg, "Unauthorized"})
+	case errors.Is(err, services.ErrRateLimited):
+		c.Header("Retry-After", "300")
+		writeJSON(c, http.StatusTooManyRequests, nestError{http.StatusTooManyRequests, orText(msg, "Too many attempts: try again later"), "Too Many Requests"})
+	case errors.Is(err, services.ErrTooLarge):
+		writeJSON(c, http.StatusRequestEntityTooLarge, nestError{http.StatusRequestEntityTooLarge, orText(msg, "request entity too large"), "Payload Too Large"})
+	case errors.Is(err, services.ErrProviderTimeout):
+		a.Log.WarnContext(c.Request.Context(), "sign-in provider timed out", "err", err)
+		writeJSON(c, http.StatusGatewayTimeout, nestError{http.StatusGatewayTimeout, "The sign-in provider did not answer in time: try again", "Gateway Timeout"})
+	case errors.Is(err, services.ErrProvider):
+		a.Log.WarnContext(c.Request.Context(), "sign-in provider failed", "err", err)
+		writeJSON(c, http.StatusBadGateway, nestError{http.StatusBadGateway, "The sign-in provider failed: try again", "Bad Gateway"})
 	case errors.Is(err, services.ErrNotFound):
 		writeJSON(c, http.StatusNotFound, serviceError{http.StatusNotFound, "NotFoundException", msg})
 	case errors.Is(err, services.ErrForbidden):
@@ -74,6 +89,13 @@ func (a *api) fail(c *gin.Context, err error) {
 			"path", c.Request.URL.Path, "err", err)
 		writeJSON(c, http.StatusInternalServerError, serviceError{Status: http.StatusInternalServerError, Error: "InternalServerErrorException"})
 	}
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // readBody reads the request body, at most MaxBodyBytes.

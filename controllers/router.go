@@ -32,7 +32,10 @@ type Deps struct {
 	Social   *services.SocialService
 	Chat     *services.ChatService
 	Presence StatusSetter
-	Log      *slog.Logger
+	// Tokens verifies the callers' access tokens; nil: HS256 with
+	// Config.JWTSecret.
+	Tokens *services.Tokens
+	Log    *slog.Logger
 }
 
 // api carries the dependencies to the handlers.
@@ -47,6 +50,9 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Tokens == nil {
+		d.Tokens = services.NewTokens(d.Config.JWTSecret)
+	}
 	a := &api{Deps: d}
 
 	r := gin.New()
@@ -54,7 +60,9 @@ func NewRouter(d Deps) *gin.Engine {
 	// CORS headers) an unknown path simply answers 404.
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.Use(a.recovery, cors(d.Config.CORSOrigins))
+	// identity runs before every route, including those other modules
+	// register later on r (channels, game, auth).
+	r.Use(a.recovery, cors(d.Config.CORSOrigins), a.identity)
 	r.NoRoute(notFound)
 
 	get := func(path string, h handler) {

@@ -43,8 +43,13 @@ func (a *api) userRoutes(r *gin.Engine, get func(string, handler)) {
 	get("/users/:id/image", a.image)                               // #27
 }
 
-// #1: 201 User; a taken email, intraId or name is 409.
+// #1: 201 User; a taken email, intraId or name is 409. In strict mode
+// accounts are made by signing in, so this answers 403 unless development
+// sign-in is on (AUTH_DEV_LOGIN=true, which lets anyone be anyone anyway).
 func (a *api) createUser(c *gin.Context) error {
+	if strict(c) && !a.Config.AuthDevLogin {
+		return services.Public(services.ErrForbidden, "accounts are created by signing in (GET /auth)")
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -71,6 +76,9 @@ func (a *api) listUsers(c *gin.Context) error {
 
 // #3: the contact list, with only the messages between the two users.
 func (a *api) contacts(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	cs, err := a.Chat.Contacts(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -93,6 +101,9 @@ func (a *api) user(c *gin.Context) error {
 // #5: set the status through presence (which notifies friends) and answer
 // the reloaded user.
 func (a *api) setStatus(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -117,6 +128,9 @@ func (a *api) setStatus(c *gin.Context) error {
 
 // #6: delete the user; what references it cascades.
 func (a *api) deleteUser(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	if err := a.Users.Delete(c.Request.Context(), c.Param("id")); err != nil {
 		return err
 	}
@@ -125,12 +139,18 @@ func (a *api) deleteUser(c *gin.Context) error {
 
 // #7: create the user's stats.
 func (a *api) createStat(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, in, err := dto.DecodeStat(body, true)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, userID); err != nil {
 		return err
 	}
 	st, err := a.Users.CreateStat(c.Request.Context(), userID, in)
@@ -154,6 +174,9 @@ func (a *api) stat(c *gin.Context) error {
 
 // #9: replace the user's stats.
 func (a *api) updateStat(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -171,6 +194,9 @@ func (a *api) updateStat(c *gin.Context) error {
 
 // #10: delete the user's stats.
 func (a *api) deleteStat(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	if err := a.Users.DeleteStat(c.Request.Context(), c.Param("id")); err != nil {
 		return err
 	}
@@ -188,12 +214,18 @@ func (a *api) games(c *gin.Context) error {
 
 // #12: append achievements to the user's single row.
 func (a *api) addAchievement(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, items, err := dto.DecodeAchievement(body)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, userID); err != nil {
 		return err
 	}
 	ach, err := a.Users.AddAchievements(c.Request.Context(), userID, items)
@@ -214,12 +246,18 @@ func (a *api) achievements(c *gin.Context) error {
 
 // #14: block; blocking twice answers the existing row.
 func (a *api) block(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, blockedID, err := dto.DecodeBlock(body)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, userID); err != nil {
 		return err
 	}
 	b, err := a.Social.Block(c.Request.Context(), userID, blockedID)
@@ -231,6 +269,9 @@ func (a *api) block(c *gin.Context) error {
 
 // #15: the blocks made by the user.
 func (a *api) blockedBy(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	bs, err := a.Social.BlockedBy(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -240,6 +281,9 @@ func (a *api) blockedBy(c *gin.Context) error {
 
 // #16: the blocks between the two users, in either direction.
 func (a *api) blocks(c *gin.Context) error {
+	if err := actAs(c, c.Param("id"), c.Param("other")); err != nil {
+		return err
+	}
 	bs, err := a.Social.Blocks(c.Request.Context(), c.Param("id"), c.Param("other"))
 	if err != nil {
 		return err
@@ -249,6 +293,9 @@ func (a *api) blocks(c *gin.Context) error {
 
 // #17: :id unblocks :other; the body the frontend sends is ignored.
 func (a *api) unblock(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	if err := a.Social.Unblock(c.Request.Context(), c.Param("id"), c.Param("other")); err != nil {
 		return err
 	}
@@ -258,12 +305,18 @@ func (a *api) unblock(c *gin.Context) error {
 // #18: a PENDING friend request. As in the contract, a duplicate (in either
 // direction) answers 400 BadRequestException rather than 409.
 func (a *api) createFriend(c *gin.Context) error {
+	if err := authenticated(c); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
 	}
 	userID, friendID, err := dto.DecodeFriendRequest(body)
 	if err != nil {
+		return err
+	}
+	if err := actAs(c, userID); err != nil {
 		return err
 	}
 	f, err := a.Social.CreateFriend(c.Request.Context(), userID, friendID)
@@ -275,6 +328,9 @@ func (a *api) createFriend(c *gin.Context) error {
 
 // #19: the friend rows between the two users, either direction, any status.
 func (a *api) friendship(c *gin.Context) error {
+	if err := actAs(c, c.Param("id"), c.Param("other")); err != nil {
+		return err
+	}
 	fs, err := a.Social.Friendship(c.Request.Context(), c.Param("id"), c.Param("other"))
 	if err != nil {
 		return err
@@ -284,6 +340,9 @@ func (a *api) friendship(c *gin.Context) error {
 
 // #20: the requests addressed to the user.
 func (a *api) pending(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	fs, err := a.Social.Pending(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -303,6 +362,9 @@ func (a *api) friends(c *gin.Context) error {
 // #22: accept the request from :id (requester) to :other (addressee); the
 // body is ignored.
 func (a *api) acceptFriend(c *gin.Context) error {
+	if err := actAs(c, c.Param("other")); err != nil {
+		return err
+	}
 	f, err := a.Social.AcceptFriend(c.Request.Context(), c.Param("id"), c.Param("other"))
 	if err != nil {
 		return err
@@ -312,6 +374,9 @@ func (a *api) acceptFriend(c *gin.Context) error {
 
 // #23: delete the friendship or requests in both directions.
 func (a *api) deleteFriend(c *gin.Context) error {
+	if err := actAs(c, c.Param("id"), c.Param("other")); err != nil {
+		return err
+	}
 	if err := a.Social.DeleteFriend(c.Request.Context(), c.Param("id"), c.Param("other")); err != nil {
 		return err
 	}
@@ -321,6 +386,9 @@ func (a *api) deleteFriend(c *gin.Context) error {
 // #24: turn two-factor authentication off. Turning it on needs a verified
 // code, so it goes through the TOTP flow instead.
 func (a *api) setTwoFactor(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -340,6 +408,9 @@ func (a *api) setTwoFactor(c *gin.Context) error {
 
 // #26: rename; 201 empty, a taken name is 409.
 func (a *api) rename(c *gin.Context) error {
+	if err := actAs(c, c.Param("id")); err != nil {
+		return err
+	}
 	body, err := readBody(c)
 	if err != nil {
 		return err

@@ -69,7 +69,7 @@ for (const mode of ['compat', 'strict']) {
       await expectNone(b1, 'invitation');
       // The original's second gateway instance answered with exception: not reproduced.
       await expectNone([a1, a2, c1, aChat], undefined, 0);
-      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`);
+      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`, { as: a });
       assert.equal(rows.status, 200);
       assert.equal(rows.json.length, 1);
       assert.equal(rows.json[0].friendShipStatus, 'PENDING');
@@ -82,7 +82,7 @@ for (const mode of ['compat', 'strict']) {
       c1.emit('inviteUser', { friendShipStatus: 'PENDING', userId: a.id, friendId: b.id });
       assertException(await waitFor(c1, 'exception'));
       await expectNone([a1, a2, b1, aChat], undefined);
-      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`);
+      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`, { as: a });
       assert.deepStrictEqual(rows.json, []);
     });
 
@@ -93,7 +93,7 @@ for (const mode of ['compat', 'strict']) {
         assertException(await waitFor(a1, 'exception'));
       }
       await expectNone([b1, c1], undefined);
-      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`);
+      const rows = await srv.get(`/users/${a.id}/friendShip/${b.id}`, { as: a });
       assert.deepStrictEqual(rows.json, []);
     });
   });

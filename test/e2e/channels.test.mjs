@@ -67,7 +67,7 @@ describe('channels', () => {
     assert.deepStrictEqual(await waitFor(mSock, 'onMessage'), want);
     await expectNone(xSock);
 
-    const msgs = await srv.get(`/channel/${ch.id}/channelMessage`);
+    const msgs = await srv.get(`/channel/${ch.id}/channelMessage`, { as: member });
     assert.deepEqual(msgs.json.map((m) => [m.content, m.userId]), [['hello', member.id]]);
     const m = await srv.get(`/channel/${ch.id}/member/${member.id}`);
     assert.deepEqual(Object.keys(m.json).sort(), MEMBER_KEYS);
@@ -101,8 +101,12 @@ describe('channels', () => {
     const { srv } = ctx;
     const ch = await create('PRIVATE');
     assert.ok(!(await srv.get(`/channel/${member.id}/allChannels`)).json.some((c) => c.id === ch.id));
-    assert.equal((await srv.get(`/channel/${ch.id}`)).status, 200);
+    // Strict mode: a PRIVATE channel's details are for its members.
+    assert.equal((await srv.get(`/channel/${ch.id}`, { as: owner })).status, 200);
+    assert.equal((await srv.get(`/channel/${ch.id}`, { as: member })).status, 403);
+    assert.equal((await srv.get(`/channel/${ch.id}`)).status, 401);
     await join(mSock, member, ch);
+    assert.equal((await srv.get(`/channel/${ch.id}`, { as: member })).status, 200);
     assert.equal((await srv.get(`/channel/00000000-0000-4000-8000-000000000000`)).status, 404);
   });
 

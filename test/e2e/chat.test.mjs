@@ -44,7 +44,7 @@ describe('joinRoom', () => {
     await expectNone(aChat, 'joined');
     await expectNone(others(aChat), undefined, 0);
 
-    const res = await srv.get(`/chat?hashedRoomId=${room}`);
+    const res = await srv.get(`/chat?hashedRoomId=${room}`, { as: a });
     assert.equal(res.status, 200);
     assert.equal(res.json.length, 1);
     assertMessage(res.json[0], { content: '', senderId: a.id, recieverId: b.id, roomId: room, seen: true });
@@ -52,10 +52,10 @@ describe('joinRoom', () => {
     // The other side joining does not add a second placeholder.
     bChat.emit('joinRoom', { senderId: b.id, recieverId: a.id });
     assert.deepStrictEqual(await waitFor(bChat, 'joined'), { roomName: room });
-    const again = await srv.get(`/chat?hashedRoomId=${room}`);
+    const again = await srv.get(`/chat?hashedRoomId=${room}`, { as: a });
     assert.equal(again.json.length, 1);
     // The placeholder is seen: it never shows in the unread inbox.
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
   });
 
   test('the placeholder makes each side a contact of the other in /users/:id/receivers', async () => {
@@ -63,7 +63,7 @@ describe('joinRoom', () => {
     aChat.emit('joinRoom', { senderId: a.id, recieverId: b.id });
     await waitFor(aChat, 'joined');
     for (const [me, other] of [[a, b], [b, a]]) {
-      const res = await srv.get(`/users/${me.id}/receivers`);
+      const res = await srv.get(`/users/${me.id}/receivers`, { as: me });
       assert.equal(res.status, 200);
       assert.deepStrictEqual(res.json.map((u) => u.id), [other.id]);
       assert.deepStrictEqual(res.json[0]._count, { senders: 0 });
@@ -78,7 +78,7 @@ describe('joinRoom', () => {
     const joiners = [[aChat, a, b], [aChat2, a, b], [bChat, b, a], [bChat2, b, a], [bChat3, b, a]];
     for (const [s, me, other] of joiners) s.emit('joinRoom', { senderId: me.id, recieverId: other.id });
     for (const [s] of joiners) assert.deepStrictEqual(await waitFor(s, 'joined'), { roomName: room });
-    const res = await srv.get(`/chat?hashedRoomId=${room}`);
+    const res = await srv.get(`/chat?hashedRoomId=${room}`, { as: a });
     assert.deepStrictEqual(res.json.map((m) => m.content), [''], 'one placeholder per room');
   });
 
@@ -88,7 +88,7 @@ describe('joinRoom', () => {
     assertException(await waitFor(cChat, 'exception'));
     await expectNone(others(), undefined);
     await expectNone(cChat, 'joined', 0);
-    assert.deepStrictEqual((await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`, { as: a })).json, []);
   });
 
   test('malformed joinRoom payloads get exception', async () => {
@@ -119,11 +119,11 @@ describe('message', () => {
     assert.deepStrictEqual(await waitFor(bApp, 'notifMessage'), sent);
     await expectNone(all());
 
-    const inbox = await srv.get(`/chat/${b.id}`);
+    const inbox = await srv.get(`/chat/${b.id}`, { as: b });
     assert.equal(inbox.status, 200);
     assert.equal(inbox.json.length, 1);
     assertMessage(inbox.json[0], { content: 'hello B', senderId: a.id, recieverId: b.id, roomId: room, seen: false });
-    const history = await srv.get(`/chat?hashedRoomId=${room}`);
+    const history = await srv.get(`/chat?hashedRoomId=${room}`, { as: a });
     assert.deepStrictEqual(history.json.map((m) => m.content), ['', 'hello B']);
   });
 
@@ -158,8 +158,8 @@ describe('message', () => {
     drain(...all());
     aChat.emit('message', { content: 'blocked', senderId: a.id, recieverId: b.id });
     await expectNone(all(), undefined, 500);
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
-    assert.deepStrictEqual((await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`, { as: a })).json, []);
   });
 
   test('a message to someone the sender blocked is refused with exception (README: not in the original)', async () => {
@@ -172,7 +172,7 @@ describe('message', () => {
     aChat.emit('message', { content: 'to blocked', senderId: a.id, recieverId: b.id });
     assertException(await waitFor(aChat, 'exception'));
     await expectNone(all());
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
   });
 
   test('senderId other than the socket user is refused and nothing is stored', async () => {
@@ -181,7 +181,7 @@ describe('message', () => {
     assertException(await waitFor(cChat, 'exception'));
     await expectNone(others(), undefined);
     await expectNone(cChat, 'getMessage', 0);
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
   });
 
   test('malformed payloads get exception on that socket only, nothing stored, server keeps serving', async () => {
@@ -207,7 +207,7 @@ describe('message', () => {
     }
     await expectNone(others(aChat), undefined);
     await expectNone(aChat, 'getMessage', 0);
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
     assert.equal((await srv.get(`/chat/msgNumber/${a.id}`)).text, '0');
 
     // Another client is served normally afterwards.
@@ -230,7 +230,7 @@ describe('message', () => {
     ]);
     assert.ok(['exception', 'disconnect'].includes(outcome));
     await expectNone(others(aChat), undefined);
-    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/chat/${b.id}`, { as: b })).json, []);
 
     const sent = { content: 'after big', senderId: c.id, recieverId: b.id };
     cChat.emit('message', sent);

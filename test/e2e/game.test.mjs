@@ -31,7 +31,7 @@ describe('/game', () => {
     assert.match(gameId, UUID);
     await waitFor(bs, 'gameInvitation');
     await waitFor(bApp, 'gameInvitation');
-    const list = await srv.get(`/game/invitations/${b.id}`);
+    const list = await srv.get(`/game/invitations/${b.id}`, { as: b });
     assert.deepStrictEqual(list.json, [{ id: invitationId, message: `${a.name} invited you to play a game`, userImg: null }]);
 
     as.emit('joinGame', { gameId, userId: a.id });
@@ -85,7 +85,7 @@ describe('/game', () => {
     // The game is gone: a late joinGame gets error_access.
     as.emit('joinGame', { gameId, userId: a.id });
     await waitFor(as, 'error_access');
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`, { as: b })).json, []);
   });
 
   test('reject: error_access to the inviter, gameInvitation to the rejecter, nothing left', async () => {
@@ -98,7 +98,7 @@ describe('/game', () => {
     bs.emit('rejectInvitation', { invitationId, userId: b.id });
     await waitFor(as, 'error_access');
     await waitFor(bs, 'gameInvitation');
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`, { as: b })).json, []);
     // Repeating the answer changes nothing.
     bs.emit('acceptInvitation', { invitationId, userId: b.id });
     assert.equal(typeof (await waitFor(bs, 'error')), 'string');
@@ -117,7 +117,7 @@ describe('/game', () => {
       await waitFor(bs, 'gameInvitation');
       as.emit(event, { gameId, userId: a.id });
       await waitFor(bs, 'gameInvitation');
-      assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, [], event);
+      assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`, { as: b })).json, [], event);
       bs.emit('joinGame', { gameId, userId: b.id });
       await waitFor(bs, 'error_access');
     }
@@ -146,9 +146,9 @@ describe('/game', () => {
     await waitFor(bApp, 'gameInvitation');
     await waitFor(as, 'gameInvitation');
     await waitFor(aApp, 'gameInvitation');
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${a.id}`)).json, []);
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${w.id}`)).json.map((i) => i.id), [other.invitationId]);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`, { as: b })).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${a.id}`, { as: a })).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${w.id}`, { as: w })).json.map((i) => i.id), [other.invitationId]);
     for (const [sock, user, id] of [[bs, b, gameId], [as, a, back.gameId]]) {
       sock.emit('joinGame', { gameId: id, userId: user.id });
       await waitFor(sock, 'error_access');
@@ -297,7 +297,7 @@ describe('/game with GAME_INVITATION_TTL=2s and GAME_REJOIN_GRACE=1s', () => {
     assert.ok(expiredAfter >= 1500 && expiredAfter < 4000, `expired after ${expiredAfter} ms`);
     assert.equal(await waitFor(as, 'error'), 'The invitation expired');
     await waitFor(bs, 'gameInvitation');
-    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`)).json, []);
+    assert.deepStrictEqual((await srv.get(`/game/invitations/${b.id}`, { as: b })).json, []);
 
     const next = await invite(srv, as, a, b, 50);
     as.emit('joinGame', { gameId: next.gameId, userId: a.id });

@@ -150,6 +150,15 @@ export class Server {
   patch(path, body, opts = {}) { return this.request('PATCH', path, { ...opts, body }); }
   del(path, opts) { return this.request('DELETE', path, opts); }
 
+  /**
+   * Signs in through GET /auth/dev?name= (AUTH_DEV_LOGIN=true) and returns
+   * the 302 answer with its cookies as an object {id, accessToken, ...}.
+   */
+  async devSignIn(name) {
+    const res = await this.get(`/auth/dev?name=${encodeURIComponent(name)}`);
+    return { res, cookies: cookiesOf(res) };
+  }
+
   /** POST /users with a unique email, intraId and name; returns the created User JSON. */
   async createUser(name) {
     const tag = randomBytes(4).toString('hex');
@@ -269,6 +278,17 @@ export class Server {
   }
 }
 
+/** The cookies a response sets, as {name: value}. */
+export function cookiesOf(res) {
+  const out = {};
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair.indexOf('=');
+    out[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return out;
+}
+
 function newStore() {
   const dir = mkdtempSync(join(tmpdir(), 'onlinenow-e2e-'));
   const store = { dir };
@@ -317,6 +337,9 @@ async function startOnce({ authMode = 'strict', grace = '1s', store, env = {} })
     PRESENCE_GRACE: grace,
     CORS_ORIGINS: ORIGIN,
     APP_URI: 'http://localhost',
+    // Strict mode creates accounts only by signing in; the development
+    // sign-in (which also opens POST /users) lets createUser work there.
+    AUTH_DEV_LOGIN: 'true',
     ...env,
   };
   if (store.pg) full.DATABASE_URL = store.pg.url;

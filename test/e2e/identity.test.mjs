@@ -145,8 +145,8 @@ describe('AUTH_MODE=compat', () => {
     await expectNone([bChat, cChat, cApp]);
     await expectNone(m, 'getMessage', 0);
     await expectNone(m, 'joined', 0);
-    assert.deepStrictEqual((await srv.get(`/chat/${c.id}`)).json, []);
-    assert.equal((await srv.get(`/chat?hashedRoomId=${roomId(b.id, c.id)}`)).json.filter((x) => x.content !== '').length, 0);
+    assert.deepStrictEqual((await srv.get(`/chat/${c.id}`, { as: c })).json, []);
+    assert.equal((await srv.get(`/chat?hashedRoomId=${roomId(b.id, c.id)}`, { as: b })).json.filter((x) => x.content !== '').length, 0);
   });
 
   test('a relay naming two other users: exception, nothing delivered', async () => {

@@ -90,10 +90,10 @@ describe('socket without identity', () => {
       await expectNone([anonApp, anonChat]);
       await expectNone([sa, sb], 'RequestFriendShip', 0);
       await expectNone([sa, sb], 'exception', 0);
-      const inbox = await srv.get(`/chat/${b.id}`);
+      const inbox = await srv.get(`/chat/${b.id}`, { as: b });
       assert.equal(inbox.status, 200);
       assert.deepStrictEqual(inbox.json, []);
-      const room = await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`);
+      const room = await srv.get(`/chat?hashedRoomId=${roomId(a.id, b.id)}`, { as: a });
       assert.deepStrictEqual(room.json, []);
     });
   }
