@@ -123,10 +123,12 @@ func (a *channelAPI) rename(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var ch models.Channel
-	if me, err := actor(c); err != nil {
+	me, err := actor(c)
+	if err != nil {
 		return err
-	} else if me != "" {
+	}
+	var ch models.Channel
+	if me != "" {
 		ch, err = a.ch.Rename(c.Request.Context(), me, c.Param("id"), name)
 	} else {
 		ch, err = a.ch.RenameAny(c.Request.Context(), c.Param("id"), name)
