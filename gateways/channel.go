@@ -33,9 +33,10 @@ func RegisterChannels(io *socket.Server, d Deps, ch *services.ChannelService) *C
 	g := &Gateways{d: d}
 	cg := &ChannelGateway{g: g, nsp: io.Of(ChannelNamespace, nil), ch: ch}
 	cg.nsp.Use(g.authenticate)
+	handlers := cg.handlers()
 	cg.nsp.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		g.onConnection(s, cg.handlers, sendError)
+		g.onConnection(s, handlers, sendError)
 		cg.joinMemberships(s)
 	})
 	return cg

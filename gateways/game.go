@@ -33,9 +33,10 @@ func RegisterGame(io *socket.Server, d Deps, game *services.GameService) *GameGa
 	gg := &GameGateway{g: g, game: game, nsp: io.Of(GameNamespace, nil), app: io.Of(AppNamespace, nil)}
 	game.SetNotifier(gg)
 	gg.nsp.Use(g.authenticate)
+	handlers := gg.handlers()
 	gg.nsp.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		g.onConnection(s, gg.handlers, sendGameError)
+		g.onConnection(s, handlers, sendGameError)
 		if id, ok := s.Data().(*identity); ok && id != nil {
 			game.Connected(id.UserID)
 			s.On("disconnect", func(...any) { game.Disconnected(id.UserID) })

@@ -70,8 +70,9 @@ func Register(io *socket.Server, d Deps) *Gateways {
 	for _, nsp := range []socket.Namespace{g.app, g.chat} {
 		nsp.Use(g.authenticate)
 	}
-	g.app.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.appHandlers, sendException) })
-	g.chat.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), g.chatHandlers, sendException) })
+	appHandlers, chatHandlers := g.appHandlers(), g.chatHandlers()
+	g.app.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), appHandlers, sendException) })
+	g.chat.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), chatHandlers, sendException) })
 	return g
 }
 
@@ -88,7 +89,6 @@ type conn struct {
 	s      *socket.Socket
 	userID string // "" for a socket without identity
 	ctx    context.Context
-	log    *slog.Logger
 }
 
 // handler handles one event of an identified socket; payload is the first
@@ -111,13 +111,13 @@ func sendException(c *conn, msg string, ack socket.Ack) {
 
 // onConnection sets up an accepted socket of any namespace: its user room,
 // presence, and its event handlers, whose failures go to fail.
-func (g *Gateways) onConnection(s *socket.Socket, handlers func() map[string]handler, fail failFunc) {
+// handlers is built once per namespace; it is shared by its sockets.
+func (g *Gateways) onConnection(s *socket.Socket, handlers map[string]handler, fail failFunc) {
 	id, _ := s.Data().(*identity)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{s: s, ctx: ctx, log: g.d.Log.With("nsp", s.Nsp().Name(), "socket_id", string(s.Id()))}
+	c := &conn{s: s, ctx: ctx}
 	if id != nil {
 		c.userID = id.UserID
-		c.log = c.log.With("user_id", id.UserID)
 		s.Join(userRoom(id.UserID))
 		g.d.Presence.Connect(id.UserID, s.Nsp().Name())
 	}
@@ -127,7 +127,7 @@ func (g *Gateways) onConnection(s *socket.Socket, handlers func() map[string]han
 			g.d.Presence.Disconnect(c.userID, s.Nsp().Name())
 		}
 	})
-	for event, h := range handlers() {
+	for event, h := range handlers {
 		s.On(event, func(args ...any) { g.dispatch(c, event, h, args, fail) })
 	}
 }
@@ -167,7 +167,8 @@ func (g *Gateways) dispatch(c *conn, event string, h handler, args []any, fail f
 	}
 	msg := clientMessage(err)
 	if msg == "" {
-		c.log.Error("event failed", "event", event, "err", err)
+		g.d.Log.Error("event failed", "nsp", c.s.Nsp().Name(), "socket_id", string(c.s.Id()),
+			"user_id", c.userID, "event", event, "err", err)
 		msg = "Internal server error"
 	}
 	fail(c, msg, ack)
