@@ -80,7 +80,8 @@ start() {
       port=$PORT_OURS
       (
         cd "$OUT"
-        export PORT=$port JWT_SECRET AUTH_MODE PRESENCE_GRACE
+        # Strict mode opens POST /users (the generator's setup) only with AUTH_DEV_LOGIN.
+        export PORT=$port JWT_SECRET AUTH_MODE PRESENCE_GRACE AUTH_DEV_LOGIN=true
         if [[ -n ${DATABASE_URL:-} ]]; then export DATABASE_URL; else
           rm -f "$OUT/ours-$scenario.sqlite"*
           export SQLITE_PATH="$OUT/ours-$scenario.sqlite"

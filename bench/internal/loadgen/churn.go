@@ -46,7 +46,7 @@ func runChurn(ctx context.Context, cfg Config) (Result, error) {
 		return r, errNoUsers
 	}
 	friends := min(cfg.Friends, watchers)
-	a := newAPI(cfg.URL, cfg.Workers)
+	a := newAPI(cfg)
 	defer a.close()
 	ids, err := a.createUsers(ctx, watchers+churners, cfg.Workers)
 	if err != nil {

@@ -27,7 +27,7 @@ func runDM(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Rate <= 0 {
 		return r, fmt.Errorf("dm needs a rate > 0")
 	}
-	a := newAPI(cfg.URL, cfg.Workers)
+	a := newAPI(cfg)
 	defer a.close()
 	ids, err := a.createUsers(ctx, n, cfg.Workers)
 	if err != nil {

@@ -24,7 +24,7 @@ func runFanout(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Rate <= 0 {
 		return r, fmt.Errorf("fanout needs a rate > 0")
 	}
-	a := newAPI(cfg.URL, cfg.Workers)
+	a := newAPI(cfg)
 	defer a.close()
 	ids, err := a.createUsers(ctx, 2, cfg.Workers)
 	if err != nil {

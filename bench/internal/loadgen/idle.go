@@ -17,7 +17,7 @@ func runIdle(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.N < 1 {
 		return r, errNoUsers
 	}
-	a := newAPI(cfg.URL, cfg.Workers)
+	a := newAPI(cfg)
 	defer a.close()
 	ids, err := a.createUsers(ctx, cfg.N, cfg.Workers)
 	if err != nil {

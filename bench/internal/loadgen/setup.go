@@ -16,25 +16,29 @@ import (
 )
 
 // api creates the users and friendships a scenario needs, over the REST
-// subset both servers implement.
+// subset both servers implement. Requests that act as a user carry that
+// user's token (strict mode checks it; compat mode and the peer ignore it).
 type api struct {
 	base   string
 	client *http.Client
 	nonce  string
+	secret []byte
 }
 
-func newAPI(base string, workers int) *api {
-	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers, IdleConnTimeout: 30 * time.Second}
+func newAPI(cfg Config) *api {
+	tr := &http.Transport{MaxIdleConnsPerHost: cfg.Workers, MaxConnsPerHost: cfg.Workers, IdleConnTimeout: 30 * time.Second}
 	return &api{
-		base:   base,
+		base:   cfg.URL,
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		nonce:  strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+		secret: []byte(cfg.Secret),
 	}
 }
 
 func (a *api) close() { a.client.CloseIdleConnections() }
 
-func (a *api) do(ctx context.Context, method, path string, body any, want int, out any) error {
+// do sends a request as user as ("" for none).
+func (a *api) do(ctx context.Context, method, path, as string, body any, want int, out any) error {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -48,6 +52,9 @@ func (a *api) do(ctx context.Context, method, path string, body any, want int, o
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if as != "" {
+		req.Header.Set("Authorization", "Bearer "+signHS256(a.secret, as))
+	}
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
@@ -100,7 +107,7 @@ func (a *api) createUsers(ctx context.Context, n, workers int) ([]string, error)
 		var u struct {
 			ID string `json:"id"`
 		}
-		if err := a.do(ctx, http.MethodPost, "/users", map[string]string{
+		if err := a.do(ctx, http.MethodPost, "/users", "", map[string]string{
 			"email": tag + "@bench.test", "intraId": tag,
 		}, http.StatusCreated, &u); err != nil {
 			return err
@@ -118,12 +125,12 @@ func (a *api) createUsers(ctx context.Context, n, workers int) ([]string, error)
 func (a *api) befriend(ctx context.Context, pairs [][2]string, workers int) error {
 	return parallel(ctx, len(pairs), workers, func(ctx context.Context, i int) error {
 		p := pairs[i]
-		if err := a.do(ctx, http.MethodPost, "/users/friend", map[string]string{
+		if err := a.do(ctx, http.MethodPost, "/users/friend", p[0], map[string]string{
 			"friendShipStatus": "PENDING", "userId": p[0], "friendId": p[1],
 		}, http.StatusCreated, nil); err != nil {
 			return err
 		}
-		return a.do(ctx, http.MethodPut, "/users/"+p[0]+"/friend/"+p[1], nil, http.StatusOK, nil)
+		return a.do(ctx, http.MethodPut, "/users/"+p[0]+"/friend/"+p[1], p[1], nil, http.StatusOK, nil)
 	})
 }
 
