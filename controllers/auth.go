@@ -109,6 +109,8 @@ func (a *authAPI) signedIn(c *gin.Context, res services.SignIn) error {
 	if res.Token != "" {
 		a.setCookie(c, cookieToken, res.Token, "/", int(a.Config.JWTTTL.Seconds()), false)
 	} else {
+		// A token left by an earlier session must not outlive this sign-in.
+		a.setCookie(c, cookieToken, "", "/", -1, false)
 		a.setCookie(c, cookieTwoFactor, res.Proof, "/auth", int(services.ProofTTL.Seconds()), true)
 	}
 	c.Header("Cache-Control", "no-store")
