@@ -57,6 +57,11 @@ type Config struct {
 	AvatarMaxBytes int64
 	// UploadDir holds the uploaded avatars, served at /<file>.
 	UploadDir string
+	// NotificationRetention is how long a notification is kept.
+	NotificationRetention time.Duration
+	// NotificationInboxCap is how many notifications a user keeps at most.
+	NotificationInboxCap int
+
 	// AuthDevLogin enables GET /auth/dev?name= (sign in as anyone, for
 	// local development and tests) and, in strict mode, POST /users.
 	AuthDevLogin bool
@@ -237,6 +242,23 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 	}
 	cfg.UploadDir = orDefault(get("UPLOAD_DIR"), "./data/uploads")
 
+	cfg.NotificationRetention = 30 * 24 * time.Hour
+	if v := get("NOTIFICATION_RETENTION"); v != "" {
+		d, err := parseDays(v)
+		if err != nil || d < time.Hour || d > 3650*24*time.Hour {
+			errs = append(errs, fmt.Errorf("NOTIFICATION_RETENTION: %q must be a duration between 1h and 3650d, like 30d", v))
+		}
+		cfg.NotificationRetention = d
+	}
+	cfg.NotificationInboxCap = 1000
+	if v := get("NOTIFICATION_INBOX_CAP"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10 || n > 1_000_000 {
+			errs = append(errs, fmt.Errorf("NOTIFICATION_INBOX_CAP: %q must be a number between 10 and 1000000", v))
+		}
+		cfg.NotificationInboxCap = n
+	}
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -270,6 +292,7 @@ func (c Config) LogValue() []any {
 		"oauth_client_id", c.OAuth.ClientID, "oauth_secret", masked(c.OAuth.Secret), "redirect_uri", c.OAuth.RedirectURI,
 		"oauth_authorize_url", c.OAuth.AuthorizeURL, "oauth_token_url", c.OAuth.TokenURL, "oauth_profile_url", c.OAuth.ProfileURL,
 		"avatar_max_bytes", c.AvatarMaxBytes, "upload_dir", c.UploadDir, "auth_dev_login", c.AuthDevLogin,
+		"notification_retention", c.NotificationRetention.String(), "notification_inbox_cap", c.NotificationInboxCap,
 	}
 }
 

@@ -140,3 +140,33 @@ func TestLoadAuthSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadNotificationSettings(t *testing.T) {
+	cfg, err := Load(env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NotificationRetention != 30*24*time.Hour || cfg.NotificationInboxCap != 1000 {
+		t.Fatalf("defaults: retention %v cap %d", cfg.NotificationRetention, cfg.NotificationInboxCap)
+	}
+	cfg, err = Load(env(map[string]string{"NOTIFICATION_RETENTION": "7d", "NOTIFICATION_INBOX_CAP": "50"}), nil)
+	if err != nil || cfg.NotificationRetention != 7*24*time.Hour || cfg.NotificationInboxCap != 50 {
+		t.Fatalf("values: retention %v cap %d err %v", cfg.NotificationRetention, cfg.NotificationInboxCap, err)
+	}
+	cfg, err = Load(env(nil), strings.NewReader("NOTIFICATION_RETENTION=36h\nNOTIFICATION_INBOX_CAP=10\n"))
+	if err != nil || cfg.NotificationRetention != 36*time.Hour || cfg.NotificationInboxCap != 10 {
+		t.Fatalf(".env: retention %v cap %d err %v", cfg.NotificationRetention, cfg.NotificationInboxCap, err)
+	}
+	for _, c := range []struct{ k, v string }{
+		{"NOTIFICATION_RETENTION", "forever"}, {"NOTIFICATION_RETENTION", "30m"}, {"NOTIFICATION_RETENTION", "-1d"},
+		{"NOTIFICATION_RETENTION", "4000d"}, {"NOTIFICATION_INBOX_CAP", "9"}, {"NOTIFICATION_INBOX_CAP", "lots"},
+		{"NOTIFICATION_INBOX_CAP", "2000000"}, {"NOTIFICATION_INBOX_CAP", "-5"},
+	} {
+		t.Run(c.k+"="+c.v, func(t *testing.T) {
+			_, err := Load(env(map[string]string{c.k: c.v}), nil)
+			if err == nil || !strings.HasPrefix(err.Error(), c.k+":") {
+				t.Fatalf("err = %v, want one naming %s", err, c.k)
+			}
+		})
+	}
+}

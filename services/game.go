@@ -41,6 +41,25 @@ type GameNotifier interface {
 	GameError(userID, msg string)
 }
 
+// InvitationEvent is one step of a game invitation's life, for the inbox.
+type InvitationEvent struct {
+	Type                                       NotificationType // game_invitation, _accepted, _rejected, _cancelled
+	InvitationID, GameID, SenderID, ReceiverID string
+}
+
+// InvitationListener, when the GameNotifier implements it too, hears every
+// invitation received, answered or cancelled. Called without locks held.
+type InvitationListener interface {
+	InvitationEvent(ctx context.Context, ev InvitationEvent)
+}
+
+// invitationEvent tells the notifier, if it listens, about ev.
+func (s *GameService) invitationEvent(ctx context.Context, ev InvitationEvent) {
+	if l, ok := s.notify.(InvitationListener); ok {
+		l.InvitationEvent(ctx, ev)
+	}
+}
+
 // InGameSetter is the presence entry point for the in-game flag.
 type InGameSetter interface {
 	SetInGame(userID string, inGame bool)
@@ -328,6 +347,8 @@ func (s *GameService) Create(ctx context.Context, in CreateGameInput) (string, e
 	lg.mu.Unlock()
 	s.mu.Unlock()
 	s.notify.InvitationsChanged(in.InvitedID)
+	s.invitationEvent(ctx, InvitationEvent{Type: NotifyGameInvitation, InvitationID: inv.ID, GameID: id,
+		SenderID: in.CreatorID, ReceiverID: in.InvitedID})
 	// A block stored since the check above may have run its OnBlock before
 	// this invitation existed: look again now that it does.
 	if blocked, err := s.social.BlockedEither(ctx, in.CreatorID, in.InvitedID); err != nil || blocked {
@@ -554,12 +575,17 @@ func (s *GameService) callOff(ctx context.Context, lg *liveGame, by, reason stri
 	s.unlink(g.ID)
 
 	if lg.invitationID != "" {
-		if err := s.db.WithContext(ctx).Model(&models.GamesInvitation{}).
+		res := s.db.WithContext(ctx).Model(&models.GamesInvitation{}).
 			Where("id = ? AND status = ?", lg.invitationID, models.InvitationPending).
-			Update("status", models.InvitationCanceled).Error; err != nil {
-			s.log.Error("cancel invitation", "game_id", g.ID, "err", err)
+			Update("status", models.InvitationCanceled)
+		if res.Error != nil {
+			s.log.Error("cancel invitation", "game_id", g.ID, "err", res.Error)
 		}
 		s.notify.InvitationsChanged(g.Player2.ID)
+		if res.Error == nil && res.RowsAffected > 0 && by != g.Player2.ID {
+			s.invitationEvent(ctx, InvitationEvent{Type: NotifyGameCancelled, InvitationID: lg.invitationID,
+				GameID: g.ID, SenderID: g.Player1.ID, ReceiverID: g.Player2.ID})
+		}
 	}
 	if reason != "" {
 		s.notify.GameError(g.Player1.ID, reason)
@@ -615,6 +641,8 @@ func (s *GameService) OnBlock(ctx context.Context, blocker, blocked string) {
 			s.log.Error("cancel invitation across a block", "invitation_id", inv.ID, "err", res.Error)
 		} else if res.RowsAffected > 0 {
 			s.notify.InvitationsChanged(inv.ReceiverID)
+			s.invitationEvent(ctx, InvitationEvent{Type: NotifyGameCancelled, InvitationID: inv.ID,
+				GameID: inv.GameID, SenderID: inv.SenderID, ReceiverID: inv.ReceiverID})
 		}
 	}
 }
@@ -672,6 +700,12 @@ func (s *GameService) Answer(ctx context.Context, invitationID, userID string, a
 	if err := s.setInvitation(ctx, inv.ID, next); err != nil {
 		return "", err
 	}
+	answered := NotifyGameAccepted
+	if a == Reject {
+		answered = NotifyGameRejected
+	}
+	s.invitationEvent(ctx, InvitationEvent{Type: answered, InvitationID: inv.ID, GameID: inv.GameID,
+		SenderID: inv.SenderID, ReceiverID: inv.ReceiverID})
 	if a == Reject {
 		lg.mu.Lock()
 		waiting := !lg.removed && lg.g.Status == GameWaiting
