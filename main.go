@@ -96,10 +96,10 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 
 	c := &core{
 		cfg: cfg, log: log, db: db, sio: sio, router: router,
-		users: users, social: social, chat: chat, presence: presence, tokens: tokens,
+		users: users, social: social, chat: chat, presence: presence, tokens: tokens, app: gw,
 		background: []func(context.Context) error{presence.Run},
 	}
-	for _, wire := range []func(*core) error{wireChannels, wireGame, wireAuth} {
+	for _, wire := range []func(*core) error{wireNotifications, wireChannels, wireGame, wireAuth} {
 		if err := wire(c); err != nil {
 			return err
 		}
@@ -195,6 +195,10 @@ type core struct {
 	chat     *services.ChatService
 	presence *services.Presence
 	tokens   *services.Tokens
+	app      *gateways.Gateways // /appGateway and /chatGateway
+	// inbox records notifications (set by wireNotifications, which runs
+	// first, so the other modules' gateways can record theirs).
+	inbox *services.Notifications
 
 	background []func(context.Context) error
 }

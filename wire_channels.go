@@ -13,6 +13,7 @@ func wireChannels(c *core) error {
 	controllers.RegisterChannelRoutes(c.router, controllers.Deps{Config: c.cfg, Log: c.log}, ch)
 	gw := gateways.RegisterChannels(c.sio, gateways.Deps{
 		Config: c.cfg, Users: c.users, Social: c.social, Chat: c.chat, Presence: c.presence, Tokens: c.tokens, Log: c.log,
+		Inbox: c.inbox,
 	}, ch)
 	ch.SetNotifier(gw)
 	c.background = append(c.background, ch.Run)

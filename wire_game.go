@@ -24,6 +24,7 @@ func wireGame(c *core) error {
 	}
 	gateways.RegisterGame(c.sio, gateways.Deps{
 		Config: c.cfg, Users: c.users, Social: c.social, Chat: c.chat, Presence: c.presence, Tokens: c.tokens, Log: c.log,
+		Inbox: c.inbox,
 	}, game)
 	controllers.RegisterGame(c.router, game, c.log)
 	// A block cancels the open invitations between the two at once.

@@ -60,6 +60,17 @@ func (g *Gateways) appHandlers() map[string]handler {
 	}
 }
 
+// relayNotification is the inbox type of each friend and block relay.
+var relayNotification = map[string]services.NotificationType{
+	"RequestFriendShip": services.NotifyFriendRequest,
+	"CancelFriendShip":  services.NotifyFriendRequestCancelled,
+	"DeleteFriendShip":  services.NotifyFriendDeleted,
+	"AcceptRequest":     services.NotifyFriendAccepted,
+	"DeleteRequest":     services.NotifyFriendRequestDeleted,
+	"BlockFriend":       services.NotifyBlock,
+	"UnblockFriend":     services.NotifyUnblock,
+}
+
 func checkTags(tags ...*string) error {
 	for _, t := range tags {
 		if t != nil && utf8.RuneCountInString(*t) > maxTagLen {
@@ -82,7 +93,17 @@ func (g *Gateways) relay(c *conn, event, a, aName, b, bName string, payload any)
 	if c.userID != a && c.userID != b {
 		return services.Public(services.ErrForbidden, "you can only send %s for yourself", event)
 	}
-	return g.app.To(userRoom(a), userRoom(b)).Emit(event, payload)
+	if err := g.app.To(userRoom(a), userRoom(b)).Emit(event, payload); err != nil {
+		return err
+	}
+	other := a
+	if c.userID == a {
+		other = b
+	}
+	g.record(c.ctx, services.NotificationInput{
+		Recipient: other, Type: relayNotification[event], ActorID: c.userID, Payload: payload,
+	})
+	return nil
 }
 
 // inviteUser records a friend request from the socket's user and tells the
@@ -116,7 +137,14 @@ func (g *Gateways) inviteUser(ctx context.Context, c *conn, payload any, _ socke
 	if me.Name != nil {
 		name = *me.Name
 	}
-	return g.app.To(userRoom(in.FriendID)).Emit("invitation", name+" send you a friend request")
+	if err := g.app.To(userRoom(in.FriendID)).Emit("invitation", name+" send you a friend request"); err != nil {
+		return err
+	}
+	g.record(ctx, services.NotificationInput{
+		Recipient: in.FriendID, Type: services.NotifyFriendRequest, ActorID: c.userID,
+		Payload: map[string]any{"message": name + " send you a friend request"},
+	})
+	return nil
 }
 
 // NotifyStatus sends userStatus to the user's own /appGateway sockets and to

@@ -214,6 +214,10 @@ func (cg *ChannelGateway) moderation(act services.Action) handler {
 		if act == services.ActKick {
 			cg.nsp.To(target).Emit("redirectAfterGetKicked")
 			c.s.Emit("memberKickedSuccessfully")
+			cg.g.record(ctx, services.NotificationInput{
+				Recipient: in.UserID, Type: services.NotifyChannelKick, ActorID: c.userID,
+				Payload: map[string]any{"channelId": in.ChannelID, "channelName": name},
+			})
 		}
 		return nil
 	}

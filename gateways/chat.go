@@ -84,6 +84,10 @@ func (g *Gateways) message(ctx context.Context, c *conn, payload any, ack socket
 	}); err != nil {
 		return err
 	}
+	g.record(ctx, services.NotificationInput{
+		Recipient: msg.RecieverID, Type: services.NotifyMessage, ActorID: msg.SenderID,
+		Payload: map[string]any{"messageId": msg.ID, "content": msg.Content, "senderId": msg.SenderID, "recieverId": msg.RecieverID},
+	})
 	if ack != nil {
 		ack([]any{dto.MessageAck{Status: "ok"}}, nil)
 	}

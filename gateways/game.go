@@ -25,7 +25,10 @@ type GameGateway struct {
 	app  socket.Namespace
 }
 
-var _ services.GameNotifier = (*GameGateway)(nil)
+var (
+	_ services.GameNotifier       = (*GameGateway)(nil)
+	_ services.InvitationListener = (*GameGateway)(nil)
+)
 
 // RegisterGame attaches /game to io and makes the gateway game's notifier.
 func RegisterGame(io *socket.Server, d Deps, game *services.GameService) *GameGateway {
@@ -246,6 +249,20 @@ func (gg *GameGateway) GameClosed(gameID string) {
 func (gg *GameGateway) InvitationsChanged(userID string) {
 	gg.nsp.To(userRoom(userID)).Emit("gameInvitation")
 	gg.app.To(userRoom(userID)).Emit("gameInvitation")
+}
+
+// InvitationEvent implements services.InvitationListener: a received or
+// cancelled invitation goes to the receiver's inbox, an answer to the
+// sender's.
+func (gg *GameGateway) InvitationEvent(ctx context.Context, ev services.InvitationEvent) {
+	recipient, actor := ev.ReceiverID, ev.SenderID
+	if ev.Type == services.NotifyGameAccepted || ev.Type == services.NotifyGameRejected {
+		recipient, actor = ev.SenderID, ev.ReceiverID
+	}
+	gg.g.record(ctx, services.NotificationInput{
+		Recipient: recipient, Type: ev.Type, ActorID: actor,
+		Payload: map[string]any{"invitationId": ev.InvitationID, "gameId": ev.GameID, "senderId": ev.SenderID, "receiverId": ev.ReceiverID},
+	})
 }
 
 // AccessDenied implements services.GameNotifier.

@@ -53,6 +53,9 @@ type Deps struct {
 	Presence *services.Presence
 	Tokens   *services.Tokens
 	Log      *slog.Logger
+	// Inbox records the notifications the gateways send (issue 7); nil
+	// records nothing.
+	Inbox *services.Notifications
 }
 
 // Gateways owns the /appGateway and /chatGateway namespaces of one server.

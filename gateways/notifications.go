@@ -1,0 +1,139 @@
+package gateways
+
+import (
+	"context"
+	"math"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/onlinenow/onlinenow/dto"
+	"github.com/onlinenow/onlinenow/models"
+	"github.com/onlinenow/onlinenow/services"
+)
+
+// record stores a notification the gateway just sent (issue 7). A failure
+// is logged: the socket event itself went out. The recipient's record does
+// not depend on the sender staying connected.
+func (g *Gateways) record(ctx context.Context, in services.NotificationInput) {
+	if g.d.Inbox == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventTimeout)
+	defer cancel()
+	if _, err := g.d.Inbox.Record(ctx, in); err != nil {
+		g.d.Log.Error("record notification", "user_id", in.Recipient, "type", string(in.Type), "err", err)
+	}
+}
+
+// NotificationGateway adds the inbox to /appGateway: each identified
+// socket gets the "notification" events of its user, in seq order (after
+// auth.lastSeq when given, else from its connection on), and "sync
+// {lastSeq}" asks for everything after lastSeq again. Every tab of a user
+// gets "unreadCount" after each change.
+type NotificationGateway struct {
+	g     *Gateways
+	app   socket.Namespace
+	inbox *services.Notifications
+}
+
+var _ services.InboxNotifier = (*NotificationGateway)(nil)
+
+// RegisterNotifications attaches the inbox events to /appGateway (whose
+// identity middleware Register installed) and makes the gateway inbox's
+// notifier.
+func RegisterNotifications(io *socket.Server, d Deps, inbox *services.Notifications) *NotificationGateway {
+	ng := &NotificationGateway{g: &Gateways{d: d}, app: io.Of(AppNamespace, nil), inbox: inbox}
+	inbox.SetNotifier(ng)
+	ng.app.On("connection", func(args ...any) { ng.onConnection(args[0].(*socket.Socket)) })
+	return ng
+}
+
+// onConnection opens the socket's stream and starts it: after
+// auth.lastSeq (replay, then live), or live from now on.
+func (ng *NotificationGateway) onConnection(s *socket.Socket) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{s: s, ctx: ctx}
+	id, _ := s.Data().(*identity)
+	if id == nil {
+		handlers := map[string]handler{"sync": nil} // refused by dispatch: no identity
+		s.On("sync", func(args ...any) { ng.g.dispatch(c, "sync", handlers["sync"], args, sendException) })
+		s.On("disconnect", func(...any) { cancel() })
+		return
+	}
+	c.userID = id.UserID
+	stream := ng.inbox.Subscribe(id.UserID, func(n models.Notification) {
+		s.Emit("notification", dto.FromNotification(n))
+	})
+	s.On("disconnect", func(...any) {
+		cancel()
+		stream.Close()
+	})
+	if !s.Connected() {
+		// Gone before the listener was in place.
+		cancel()
+		stream.Close()
+		return
+	}
+	sync := func(ctx context.Context, c *conn, payload any, ack socket.Ack) error {
+		var in dto.Sync
+		if payload != nil {
+			if err := decode(payload, &in); err != nil {
+				return err
+			}
+		}
+		after := int64(-1)
+		if in.LastSeq != nil {
+			n, ok := wholeNumber(*in.LastSeq)
+			if !ok {
+				return services.Invalid("lastSeq must be a whole number >= 0")
+			}
+			after = n
+		}
+		if err := stream.Start(ctx, after); err != nil {
+			return err
+		}
+		if ack != nil {
+			ack([]any{map[string]string{"status": "ok"}}, nil)
+		}
+		return nil
+	}
+	s.On("sync", func(args ...any) { ng.g.dispatch(c, "sync", sync, args, sendException) })
+
+	after := int64(-1)
+	if v, ok := s.Handshake().Auth["lastSeq"]; ok && v != nil {
+		f, isNum := v.(float64)
+		n, whole := wholeNumber(f)
+		if !isNum || !whole {
+			sendException(c, "auth.lastSeq must be a whole number >= 0", nil)
+		} else {
+			after = n
+		}
+	}
+	sctx, scancel := context.WithTimeout(ctx, eventTimeout)
+	defer scancel()
+	if err := stream.Start(sctx, after); err != nil {
+		ng.g.d.Log.Error("notification replay", "socket_id", string(s.Id()), "user_id", id.UserID, "err", err)
+		sendException(c, "Internal server error", nil)
+	}
+	ng.inbox.RefreshCounts(id.UserID)
+}
+
+// wholeNumber reads a JSON number as a sequence number.
+func wholeNumber(f float64) (int64, bool) {
+	if math.IsNaN(f) || f != math.Trunc(f) || f < 0 || f > 1<<53 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// UnreadChanged implements services.InboxNotifier: the absolute counts to
+// every /appGateway tab of the user.
+func (ng *NotificationGateway) UnreadChanged(userID string, counts services.UnreadCounts) {
+	if err := ng.app.To(userRoom(userID)).Emit("unreadCount", dto.FromUnreadCounts(counts)); err != nil {
+		ng.g.d.Log.Error("emit unreadCount", "user_id", userID, "err", err)
+	}
+}
+
+// SetInbox makes the /appGateway and /chatGateway handlers record the
+// notifications they send; call it before serving.
+func (g *Gateways) SetInbox(inbox *services.Notifications) { g.d.Inbox = inbox }
