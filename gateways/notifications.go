@@ -25,11 +25,10 @@ func (g *Gateways) record(ctx context.Context, in services.NotificationInput) {
 	}
 }
 
-// NotificationGateway adds the inbox to /appGateway: each identified
-// socket gets the "notification" events of its user, in seq order (after
-// auth.lastSeq when given, else from its connection on), and "sync
-// {lastSeq}" asks for everything after lastSeq again. Every tab of a user
-// gets "unreadCount" after each change.
+// NotificationGateway adds the inbox to /appGateway: a socket that opts in
+// (auth.lastSeq, or the event "sync {lastSeq}") gets the "notification"
+// events of its user in seq order after lastSeq, then live ones, and
+// "unreadCount" after each change. Other sockets see nothing new.
 type NotificationGateway struct {
 	g     *Gateways
 	app   socket.Namespace
@@ -92,6 +91,10 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 		if err := stream.Start(ctx, after); err != nil {
 			return err
 		}
+		if !c.s.Rooms().Has(inboxRoom(c.userID)) {
+			c.s.Join(inboxRoom(c.userID))
+			ng.inbox.RefreshCounts(c.userID)
+		}
 		if ack != nil {
 			ack([]any{map[string]string{"status": "ok"}}, nil)
 		}
@@ -99,16 +102,19 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 	}
 	s.On("sync", func(args ...any) { ng.g.dispatch(c, "sync", sync, args, sendException) })
 
-	after := int64(-1)
-	if v, ok := s.Handshake().Auth["lastSeq"]; ok && v != nil {
-		f, isNum := v.(float64)
-		n, whole := wholeNumber(f)
-		if !isNum || !whole {
-			sendException(c, "auth.lastSeq must be a whole number >= 0", nil)
-		} else {
-			after = n
-		}
+	// Only sockets that opt in (auth.lastSeq here, or sync) get the
+	// inbox events: the original frontend's sockets see nothing new.
+	v, ok := s.Handshake().Auth["lastSeq"]
+	if !ok || v == nil {
+		return
 	}
+	f, isNum := v.(float64)
+	after, whole := wholeNumber(f)
+	if !isNum || !whole {
+		sendException(c, "auth.lastSeq must be a whole number >= 0", nil)
+		return
+	}
+	s.Join(inboxRoom(id.UserID))
 	sctx, scancel := context.WithTimeout(ctx, eventTimeout)
 	defer scancel()
 	if err := stream.Start(sctx, after); err != nil {
@@ -117,6 +123,10 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 	}
 	ng.inbox.RefreshCounts(id.UserID)
 }
+
+// inboxRoom holds a user's /appGateway sockets that opted in to the inbox
+// events.
+func inboxRoom(userID string) socket.Room { return socket.Room("inbox:" + userID) }
 
 // wholeNumber reads a JSON number as a sequence number.
 func wholeNumber(f float64) (int64, bool) {
@@ -129,7 +139,7 @@ func wholeNumber(f float64) (int64, bool) {
 // UnreadChanged implements services.InboxNotifier: the absolute counts to
 // every /appGateway tab of the user.
 func (ng *NotificationGateway) UnreadChanged(userID string, counts services.UnreadCounts) {
-	if err := ng.app.To(userRoom(userID)).Emit("unreadCount", dto.FromUnreadCounts(counts)); err != nil {
+	if err := ng.app.To(inboxRoom(userID)).Emit("unreadCount", dto.FromUnreadCounts(counts)); err != nil {
 		ng.g.d.Log.Error("emit unreadCount", "user_id", userID, "err", err)
 	}
 }
