@@ -504,14 +504,15 @@ type NotificationStream struct {
 	started bool
 	closed  bool
 	running bool                  // a caller is draining
+	gen     uint64                // bumped by Start: a drain's batch of an older gen is dropped
 	sent    int64                 // highest seq emitted (or skipped as the client's)
 	known   int64                 // highest seq known to be committed
 	buf     []models.Notification // live notifications with seq > sent, by seq
 }
 
 // Start begins delivery after seq after (after < 0: after the user's last
-// notification so far, i.e. live ones only). On a started stream it only
-// moves the cursor forward: what was emitted since is already on its way.
+// notification so far, i.e. live ones only). On a started stream it moves
+// the cursor to after: the client asked again for everything after it.
 func (st *NotificationStream) Start(ctx context.Context, after int64) error {
 	last, err := st.svc.LastSeq(ctx, st.userID)
 	if err != nil {
@@ -525,9 +526,8 @@ func (st *NotificationStream) Start(ctx context.Context, after int64) error {
 		st.mu.Unlock()
 		return nil
 	}
-	if !st.started || after > st.sent {
-		st.sent = after
-	}
+	st.sent = after
+	st.gen++
 	st.started = true
 	st.known = max(st.known, last)
 	st.trim()
@@ -598,6 +598,7 @@ func (st *NotificationStream) drain() {
 			st.mu.Unlock()
 			return
 		}
+		gen := st.gen
 		var batch []models.Notification
 		skipTo := int64(-1) // after the batch, seqs up to it are pruned ones
 		if len(st.buf) > 0 && st.buf[0].Seq == st.sent+1 {
@@ -625,17 +626,21 @@ func (st *NotificationStream) drain() {
 		st.mu.Unlock()
 		for _, n := range batch {
 			st.mu.Lock()
-			if st.closed || n.Seq <= st.sent {
+			if st.closed || st.gen != gen || n.Seq <= st.sent {
 				st.mu.Unlock()
 				continue
 			}
 			st.mu.Unlock()
 			st.emit(n)
 			st.mu.Lock()
-			st.sent = max(st.sent, n.Seq)
+			if st.gen == gen {
+				st.sent = max(st.sent, n.Seq)
+			}
 			st.mu.Unlock()
 		}
 		st.mu.Lock()
-		st.sent = max(st.sent, skipTo)
+		if st.gen == gen {
+			st.sent = max(st.sent, skipTo)
+		}
 	}
 }
