@@ -237,6 +237,7 @@ func TestIdentityStrict(t *testing.T) {
 	other := services.NewTokens([]byte("another-secret-0123456789"))
 	forged, _ := other.Sign(a.ID, a.Email, time.Hour)
 	expired, _ := e.tokens.Sign(a.ID, a.Email, -time.Minute)
+	forever, _ := e.tokens.Sign(a.ID, a.Email, 0) // no exp, like the original's tokens
 
 	ok := []struct {
 		name   string
@@ -264,6 +265,7 @@ func TestIdentityStrict(t *testing.T) {
 		{"userId alone", map[string]any{"userId": a.ID}, "unverified identity"},
 		{"forged token", map[string]any{"token": forged}, "invalid token"},
 		{"expired token", map[string]any{"token": expired}, "invalid token"},
+		{"token without expiry", map[string]any{"token": forever}, "invalid token"},
 		{"garbage token", map[string]any{"token": "x.y.z"}, "invalid token"},
 		{"token not a string", map[string]any{"token": 12}, "auth.token must be a string"},
 	}

@@ -23,8 +23,9 @@ type Tokens struct {
 // NewTokens returns Tokens using secret.
 func NewTokens(secret []byte) *Tokens { return &Tokens{secret: secret} }
 
-// Sign returns a token for id and email; ttl 0 means no expiry (a negative
-// ttl makes an already expired token, for tests).
+// Sign returns a token for id and email that expires after ttl (a negative
+// ttl makes an already expired token, for tests; ttl 0 makes a token
+// without expiry, which Verify refuses).
 func (t *Tokens) Sign(id, email string, ttl time.Duration) (string, error) {
 	now := time.Now()
 	c := Claims{ID: id, Email: email, RegisteredClaims: jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now)}}
@@ -42,11 +43,12 @@ func (t *Tokens) Sign(id, email string, ttl time.Duration) (string, error) {
 var ErrBadToken = errors.New("invalid token")
 
 // Verify checks the signature (HS256 only) and expiry of raw and returns
-// its claims; the id must be a UUID.
+// its claims; the id must be a UUID. A token without "exp" (the original
+// backend issued such tokens, valid forever) is refused.
 func (t *Tokens) Verify(raw string) (Claims, error) {
 	var c Claims
 	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired())
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}

@@ -41,7 +41,8 @@ function b64url(buf) {
 /** An HS256 JWT {id, email, iat} (plus extra claims), like the original's @nestjs/jwt tokens. */
 export function signToken({ id, email }, secret = JWT_SECRET, extra = {}) {
   const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const payload = b64url(JSON.stringify({ id, email, iat: Math.floor(Date.now() / 1000), ...extra }));
+  const iat = Math.floor(Date.now() / 1000);
+  const payload = b64url(JSON.stringify({ id, email, iat, exp: iat + 3600, ...extra }));
   const sig = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
   return `${header}.${payload}.${sig}`;
 }

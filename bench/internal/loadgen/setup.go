@@ -146,9 +146,9 @@ func authJSON(mode string, secret []byte, userID string) string {
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 
 // signHS256 returns the original's access token for userID: HS256 over
-// {id, email, iat}, no expiry.
+// {id, email, iat, exp} valid for a day (the server refuses tokens without exp).
 func signHS256(secret []byte, userID string) string {
-	claims, _ := json.Marshal(map[string]any{"id": userID, "email": userID + "@bench.test", "iat": time.Now().Unix()})
+	claims, _ := json.Marshal(map[string]any{"id": userID, "email": userID + "@bench.test", "iat": time.Now().Unix(), "exp": time.Now().Add(24 * time.Hour).Unix()})
 	unsigned := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(claims)
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(unsigned))
