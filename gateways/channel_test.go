@@ -4,14 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"gorm.io/gorm"
 
-	"github.com/onlinenow/onlinenow/config"
 	"github.com/onlinenow/onlinenow/database/dbtest"
 	"github.com/onlinenow/onlinenow/internal/siotest"
 	"github.com/onlinenow/onlinenow/models"
@@ -21,33 +19,12 @@ import (
 // newChannelEnv is newEnv with /channelGateway and its expiry loop.
 func newChannelEnv(t *testing.T, db *gorm.DB) (*env, *services.ChannelService) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := config.Config{CORSOrigins: []string{"http://localhost:5173"}, AuthMode: config.AuthStrict, PresenceGrace: time.Second}
-	social := services.NewSocialService(db)
-	tokens := services.NewTokens([]byte(testKey))
-	presence := services.NewPresence(time.Second, services.NewStatusStore(db), nil, log)
-	d := Deps{Config: cfg, Users: services.NewUserService(db), Social: social,
-		Chat: services.NewChatService(db, social), Presence: presence, Tokens: tokens, Log: log}
-	sio := NewServer(cfg)
-	presence.SetNotifier(Register(sio, d))
-	ch := services.NewChannelService(db, log)
-	ch.SetNotifier(RegisterChannels(sio, d, ch))
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", sio.ServeHandler(nil))
-	srv := httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { presence.Run(ctx); done <- struct{}{} }()
-	go func() { ch.Run(ctx); done <- struct{}{} }()
-	t.Cleanup(func() {
-		sio.Close(nil)
-		srv.CloseClientConnections()
-		srv.Close()
-		cancel()
-		<-done
-		<-done
-	})
-	return &env{t: t, url: srv.URL, db: db, social: social, tokens: tokens, presence: presence}, ch
+	ch := services.NewChannelService(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := newEnvWith(t, db, envOptions{attach: func(sio *socket.Server, d Deps) ([]func(context.Context) error, func()) {
+		ch.SetNotifier(RegisterChannels(sio, d, ch))
+		return []func(context.Context) error{ch.Run}, nil
+	}})
+	return e, ch
 }
 
 func expectArg(t *testing.T, c *siotest.Client, name, want string) {

@@ -3,16 +3,12 @@ package gateways
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"gorm.io/gorm"
 
-	"github.com/onlinenow/onlinenow/config"
 	"github.com/onlinenow/onlinenow/database/dbtest"
 	"github.com/onlinenow/onlinenow/internal/siotest"
 	"github.com/onlinenow/onlinenow/models"
@@ -23,35 +19,11 @@ import (
 // service is closed (its loops stopped) before the server.
 func newGameEnv(t *testing.T, db *gorm.DB) *env {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := config.Config{CORSOrigins: []string{"http://localhost:5173"}, AuthMode: config.AuthStrict, PresenceGrace: time.Second}
-	social := services.NewSocialService(db)
-	tokens := services.NewTokens([]byte(testKey))
-	presence := services.NewPresence(cfg.PresenceGrace, services.NewStatusStore(db), nil, log)
-	sio := NewServer(cfg)
-	d := Deps{
-		Config: cfg, Users: services.NewUserService(db), Social: social,
-		Chat: services.NewChatService(db, social), Presence: presence, Tokens: tokens, Log: log,
-	}
-	gw := Register(sio, d)
-	presence.SetNotifier(gw)
-	game := services.NewGameService(db, social, presence, nil, log, services.GameConfig{})
-	RegisterGame(sio, d, game)
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", sio.ServeHandler(nil))
-	srv := httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); presence.Run(ctx) }()
-	t.Cleanup(func() {
-		sio.Close(nil)
-		srv.CloseClientConnections()
-		srv.Close()
-		game.Close()
-		cancel()
-		<-done
-	})
-	return &env{t: t, url: srv.URL, db: db, social: social, tokens: tokens, presence: presence}
+	return newEnvWith(t, db, envOptions{attach: func(sio *socket.Server, d Deps) ([]func(context.Context) error, func()) {
+		game := services.NewGameService(db, d.Social, d.Presence, nil, d.Log, services.GameConfig{})
+		RegisterGame(sio, d, game)
+		return nil, game.Close
+	}})
 }
 
 // until returns the first argument of the next name event on c, skipping

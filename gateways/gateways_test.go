@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"go.uber.org/goleak"
 	"gorm.io/gorm"
 
@@ -44,29 +46,64 @@ type env struct {
 
 func newEnv(t *testing.T, db *gorm.DB, mode config.AuthMode, grace time.Duration) *env {
 	t.Helper()
+	return newEnvWith(t, db, envOptions{mode: mode, grace: grace})
+}
+
+// envOptions extends the server that newEnvWith builds.
+type envOptions struct {
+	mode  config.AuthMode // "" is strict
+	grace time.Duration   // 0 is one second
+	inbox *services.Notifications
+	// attach registers more namespaces once the app and chat gateways are
+	// up. It returns background loops, run until the server stops, and a
+	// close func (may be nil) called once the HTTP server is down.
+	attach func(sio *socket.Server, d Deps) (loops []func(context.Context) error, closeFn func())
+}
+
+// newEnvWith starts the gateways of main over db on an httptest server;
+// everything it starts is stopped when t ends.
+func newEnvWith(t *testing.T, db *gorm.DB, o envOptions) *env {
+	t.Helper()
+	if o.mode == "" {
+		o.mode = config.AuthStrict
+	}
+	if o.grace == 0 {
+		o.grace = time.Second
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := config.Config{CORSOrigins: []string{"http://localhost:5173"}, AuthMode: mode, PresenceGrace: grace}
+	cfg := config.Config{CORSOrigins: []string{"http://localhost:5173"}, AuthMode: o.mode, PresenceGrace: o.grace}
 	social := services.NewSocialService(db)
 	tokens := services.NewTokens([]byte(testKey))
-	presence := services.NewPresence(grace, services.NewStatusStore(db), nil, log)
-	sio := NewServer(cfg)
-	gw := Register(sio, Deps{
+	presence := services.NewPresence(o.grace, services.NewStatusStore(db), nil, log)
+	d := Deps{
 		Config: cfg, Users: services.NewUserService(db), Social: social,
-		Chat: services.NewChatService(db, social), Presence: presence, Tokens: tokens, Log: log,
-	})
-	presence.SetNotifier(gw)
+		Chat: services.NewChatService(db, social), Presence: presence, Tokens: tokens, Log: log, Inbox: o.inbox,
+	}
+	sio := NewServer(cfg)
+	presence.SetNotifier(Register(sio, d))
+	loops := []func(context.Context) error{presence.Run}
+	var closeFn func()
+	if o.attach != nil {
+		more, c := o.attach(sio, d)
+		loops, closeFn = append(loops, more...), c
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio.ServeHandler(nil))
 	srv := httptest.NewServer(mux)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); presence.Run(ctx) }()
+	var wg sync.WaitGroup
+	for _, run := range loops {
+		wg.Go(func() { run(ctx) })
+	}
 	t.Cleanup(func() {
 		sio.Close(nil)
 		srv.CloseClientConnections()
 		srv.Close()
+		if closeFn != nil {
+			closeFn()
+		}
 		cancel()
-		<-done
+		wg.Wait()
 	})
 	return &env{t: t, url: srv.URL, db: db, social: social, tokens: tokens, presence: presence}
 }

@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"gorm.io/gorm"
 
-	"github.com/onlinenow/onlinenow/config"
 	"github.com/onlinenow/onlinenow/database/dbtest"
 	"github.com/onlinenow/onlinenow/dto"
 	"github.com/onlinenow/onlinenow/internal/siotest"
@@ -108,31 +106,12 @@ func recording(wg *sync.WaitGroup) bool {
 // and sync.
 func newInboxEnv(t *testing.T, db *gorm.DB) (*env, *services.Notifications) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := config.Config{CORSOrigins: []string{"http://localhost:5173"}, AuthMode: config.AuthStrict}
-	social := services.NewSocialService(db)
-	tokens := services.NewTokens([]byte(testKey))
-	presence := services.NewPresence(time.Second, services.NewStatusStore(db), nil, log)
-	inbox := services.NewNotifications(db, log, services.NotificationsConfig{})
-	d := Deps{Config: cfg, Users: services.NewUserService(db), Social: social,
-		Chat: services.NewChatService(db, social), Presence: presence, Tokens: tokens, Log: log, Inbox: inbox}
-	sio := NewServer(cfg)
-	presence.SetNotifier(Register(sio, d))
-	RegisterNotifications(sio, d, inbox)
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", sio.ServeHandler(nil))
-	srv := httptest.NewServer(mux)
-	pctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); presence.Run(pctx) }()
-	t.Cleanup(func() {
-		sio.Close(nil)
-		srv.CloseClientConnections()
-		srv.Close()
-		stop()
-		<-done
-	})
-	return &env{t: t, url: srv.URL, db: db, social: social, tokens: tokens, presence: presence}, inbox
+	inbox := services.NewNotifications(db, slog.New(slog.NewTextHandler(io.Discard, nil)), services.NotificationsConfig{})
+	e := newEnvWith(t, db, envOptions{inbox: inbox, attach: func(sio *socket.Server, d Deps) ([]func(context.Context) error, func()) {
+		RegisterNotifications(sio, d, inbox)
+		return nil, nil
+	}})
+	return e, inbox
 }
 
 // inboxEvent reads c's next "notification" or "unreadCount", skipping the
