@@ -99,7 +99,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		users: users, social: social, chat: chat, presence: presence, tokens: tokens, app: gw,
 		background: []func(context.Context) error{presence.Run},
 	}
-	for _, wire := range []func(*core) error{wireNotifications, wireChannels, wireGame, wireAuth} {
+	for _, wire := range []func(*core) error{wireNotifications, wirePush, wireChannels, wireGame, wireAuth} {
 		if err := wire(c); err != nil {
 			return err
 		}
@@ -199,6 +199,9 @@ type core struct {
 	// inbox records notifications (set by wireNotifications, which runs
 	// first, so the other modules' gateways can record theirs).
 	inbox *services.Notifications
+	// inboxGateway is the inbox side of /appGateway: it knows which tabs
+	// are open and visible (set by wireNotifications).
+	inboxGateway *gateways.NotificationGateway
 
 	background []func(context.Context) error
 }

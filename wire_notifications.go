@@ -16,7 +16,7 @@ func wireNotifications(c *core) error {
 	})
 	c.inbox = inbox
 	c.app.SetInbox(inbox)
-	gateways.RegisterNotifications(c.sio, gateways.Deps{
+	c.inboxGateway = gateways.RegisterNotifications(c.sio, gateways.Deps{
 		Config: c.cfg, Users: c.users, Social: c.social, Chat: c.chat, Presence: c.presence, Tokens: c.tokens, Log: c.log,
 		Inbox: inbox,
 	}, inbox)

@@ -62,9 +62,24 @@ type Config struct {
 	// NotificationInboxCap is how many notifications a user keeps at most.
 	NotificationInboxCap int
 
+	// Push configures Web Push (VAPID_* and FRONTEND_URL).
+	Push Push
+
 	// AuthDevLogin enables GET /auth/dev?name= (sign in as anyone, for
 	// local development and tests) and, in strict mode, POST /users.
 	AuthDevLogin bool
+}
+
+// Push is the Web Push configuration. Without keys the server generates a
+// pair once and stores it in the database.
+type Push struct {
+	VAPIDPublicKey  string // base64url, uncompressed P-256 point ("" = stored or generated)
+	VAPIDPrivateKey string // base64url, 32 bytes; never logged
+	// Subject is the VAPID "sub": a mailto: address or an https URL.
+	Subject string
+	// FrontendURL is where a notification click leads (the frontend's
+	// origin); defaults to the first CORS origin.
+	FrontendURL string
 }
 
 // OAuth is the OAuth 2 client configuration of the sign-in.
@@ -259,10 +274,36 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 		cfg.NotificationInboxCap = n
 	}
 
+	cfg.Push, errs = loadPush(get, cfg, errs)
+
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// loadPush reads VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT and
+// FRONTEND_URL.
+func loadPush(get func(string) string, cfg Config, errs []error) (Push, []error) {
+	p := Push{
+		VAPIDPublicKey:  get("VAPID_PUBLIC_KEY"),
+		VAPIDPrivateKey: get("VAPID_PRIVATE_KEY"),
+		Subject:         orDefault(get("VAPID_SUBJECT"), "mailto:admin@localhost"),
+		FrontendURL:     strings.TrimRight(get("FRONTEND_URL"), "/"),
+	}
+	if (p.VAPIDPublicKey == "") != (p.VAPIDPrivateKey == "") {
+		errs = append(errs, errors.New("VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY: set both or neither (neither: a pair is generated once and stored)"))
+	}
+	if !strings.HasPrefix(p.Subject, "mailto:") && !strings.HasPrefix(p.Subject, "https://") {
+		errs = append(errs, fmt.Errorf("VAPID_SUBJECT: %q must be a mailto: address or an https:// URL", p.Subject))
+	}
+	if p.FrontendURL == "" && len(cfg.CORSOrigins) > 0 {
+		p.FrontendURL = cfg.CORSOrigins[0]
+	}
+	if u, err := url.Parse(p.FrontendURL); p.FrontendURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("FRONTEND_URL: %q must be an absolute http(s) URL", p.FrontendURL))
+	}
+	return p, errs
 }
 
 // LoadDefault loads from the process environment and ./.env if present.
@@ -293,6 +334,8 @@ func (c Config) LogValue() []any {
 		"oauth_authorize_url", c.OAuth.AuthorizeURL, "oauth_token_url", c.OAuth.TokenURL, "oauth_profile_url", c.OAuth.ProfileURL,
 		"avatar_max_bytes", c.AvatarMaxBytes, "upload_dir", c.UploadDir, "auth_dev_login", c.AuthDevLogin,
 		"notification_retention", c.NotificationRetention.String(), "notification_inbox_cap", c.NotificationInboxCap,
+		"vapid_public_key", c.Push.VAPIDPublicKey, "vapid_private_key", masked(c.Push.VAPIDPrivateKey),
+		"vapid_subject", c.Push.Subject, "frontend_url", c.Push.FrontendURL,
 	}
 }
 

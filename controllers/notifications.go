@@ -42,7 +42,7 @@ func RegisterNotifications(r *gin.Engine, d Deps, inbox *services.Notifications)
 		if err != nil {
 			return err
 		}
-		return ok(c, http.StatusOK, dto.FromNotifications(list))
+		return ok(c, http.StatusOK, dto.FromNotifications(list, a.Config.Push.FrontendURL))
 	})
 	r.POST("/notifications/read", a.wrap(func(c *gin.Context) error {
 		me, err := inboxOwner(c)

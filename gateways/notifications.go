@@ -3,6 +3,7 @@ package gateways
 import (
 	"context"
 	"math"
+	"sync"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
@@ -33,15 +34,25 @@ type NotificationGateway struct {
 	g     *Gateways
 	app   socket.Namespace
 	inbox *services.Notifications
+
+	// mu guards tabs: per user, the identified /appGateway sockets and how
+	// many of them reported their tab hidden.
+	mu   sync.Mutex
+	tabs map[string]*tabCount
 }
 
-var _ services.InboxNotifier = (*NotificationGateway)(nil)
+type tabCount struct{ sockets, hidden int }
+
+var (
+	_ services.InboxNotifier = (*NotificationGateway)(nil)
+	_ services.Attention     = (*NotificationGateway)(nil)
+)
 
 // RegisterNotifications attaches the inbox events to /appGateway (whose
 // identity middleware Register installed) and makes the gateway inbox's
 // notifier.
 func RegisterNotifications(io *socket.Server, d Deps, inbox *services.Notifications) *NotificationGateway {
-	ng := &NotificationGateway{g: &Gateways{d: d}, app: io.Of(AppNamespace, nil), inbox: inbox}
+	ng := &NotificationGateway{g: &Gateways{d: d}, app: io.Of(AppNamespace, nil), inbox: inbox, tabs: map[string]*tabCount{}}
 	inbox.SetNotifier(ng)
 	ng.app.On("connection", func(args ...any) { ng.onConnection(args[0].(*socket.Socket)) })
 	return ng
@@ -54,25 +65,46 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 	c := &conn{s: s, ctx: ctx}
 	id, _ := s.Data().(*identity)
 	if id == nil {
-		handlers := map[string]handler{"sync": nil} // refused by dispatch: no identity
+		handlers := map[string]handler{"sync": nil, "visibility": nil} // refused by dispatch: no identity
 		s.On("sync", func(args ...any) { ng.g.dispatch(c, "sync", handlers["sync"], args, sendException) })
+		s.On("visibility", func(args ...any) { ng.g.dispatch(c, "visibility", handlers["visibility"], args, sendException) })
 		s.On("disconnect", func(...any) { cancel() })
 		return
 	}
 	c.userID = id.UserID
 	stream := ng.inbox.Subscribe(id.UserID, func(n models.Notification) {
-		s.Emit("notification", dto.FromNotification(n))
+		s.Emit("notification", dto.FromNotification(n, ng.g.d.Config.Push.FrontendURL))
 	})
-	s.On("disconnect", func(...any) {
-		cancel()
-		stream.Close()
-	})
+	tab := ng.openTab(id.UserID)
+	var closeOnce sync.Once
+	closeAll := func() {
+		closeOnce.Do(func() {
+			cancel()
+			stream.Close()
+			ng.closeTab(id.UserID, tab)
+		})
+	}
+	s.On("disconnect", func(...any) { closeAll() })
 	if !s.Connected() {
 		// Gone before the listener was in place.
-		cancel()
-		stream.Close()
+		closeAll()
 		return
 	}
+	visibility := func(_ context.Context, c *conn, payload any, ack socket.Ack) error {
+		var in dto.Visibility
+		if err := decode(payload, &in); err != nil {
+			return err
+		}
+		if in.Hidden == nil {
+			return services.Invalid("hidden must be a boolean")
+		}
+		ng.setHidden(c.userID, tab, *in.Hidden)
+		if ack != nil {
+			ack([]any{map[string]string{"status": "ok"}}, nil)
+		}
+		return nil
+	}
+	s.On("visibility", func(args ...any) { ng.g.dispatch(c, "visibility", visibility, args, sendException) })
 	sync := func(ctx context.Context, c *conn, payload any, ack socket.Ack) error {
 		var in dto.Sync
 		if payload != nil {
@@ -147,3 +179,71 @@ func (ng *NotificationGateway) UnreadChanged(userID string, counts services.Unre
 // SetInbox makes the /appGateway and /chatGateway handlers record the
 // notifications they send; call it before serving.
 func (g *Gateways) SetInbox(inbox *services.Notifications) { g.d.Inbox = inbox }
+
+// tabState is one socket's reported visibility; guarded by the gateway's mu.
+type tabState struct{ hidden bool }
+
+// openTab counts a new identified socket of userID, visible until it says
+// otherwise.
+func (ng *NotificationGateway) openTab(userID string) *tabState {
+	ng.mu.Lock()
+	defer ng.mu.Unlock()
+	tc := ng.tabs[userID]
+	if tc == nil {
+		tc = &tabCount{}
+		ng.tabs[userID] = tc
+	}
+	tc.sockets++
+	return &tabState{}
+}
+
+// closeTab forgets a socket of userID.
+func (ng *NotificationGateway) closeTab(userID string, tab *tabState) {
+	ng.mu.Lock()
+	defer ng.mu.Unlock()
+	tc := ng.tabs[userID]
+	if tc == nil {
+		return
+	}
+	tc.sockets--
+	if tab.hidden {
+		tc.hidden--
+	}
+	if tc.sockets <= 0 {
+		delete(ng.tabs, userID)
+	}
+}
+
+// setHidden records a socket's reported visibility.
+func (ng *NotificationGateway) setHidden(userID string, tab *tabState, hidden bool) {
+	ng.mu.Lock()
+	defer ng.mu.Unlock()
+	tc := ng.tabs[userID]
+	if tc == nil || tab.hidden == hidden {
+		return
+	}
+	tab.hidden = hidden
+	if hidden {
+		tc.hidden++
+	} else {
+		tc.hidden--
+	}
+}
+
+// Watching implements services.Attention: a user is watching while one
+// of its /appGateway sockets has not reported its tab hidden, or, with no
+// /appGateway socket, while it has a socket in another namespace.
+func (ng *NotificationGateway) Watching(userID string) bool {
+	ng.mu.Lock()
+	tc := ng.tabs[userID]
+	sockets, hidden := 0, 0
+	if tc != nil {
+		sockets, hidden = tc.sockets, tc.hidden
+	}
+	ng.mu.Unlock()
+	if sockets > 0 {
+		return hidden < sockets
+	}
+	_, total := ng.g.d.Presence.Status(userID, "")
+	return total > 0
+}

@@ -234,6 +234,6 @@ func All() []any {
 	return []any{
 		&User{}, &UserStat{}, &Achievement{}, &BlockedUser{}, &Friend{}, &DirectMessage{},
 		&Channel{}, &ChannelMember{}, &KickedMember{}, &ChannelMessage{}, &GamesInvitation{}, &GamesHistories{},
-		&Notification{}, &NotificationCounter{}, &NotificationPreference{},
+		&Notification{}, &NotificationCounter{}, &NotificationPreference{}, &PushSubscription{}, &ServerSetting{},
 	}
 }

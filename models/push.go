@@ -14,3 +14,10 @@ type PushSubscription struct {
 	CreatedAt time.Time `gorm:"not null"`
 	User      *User     `gorm:"constraint:OnDelete:CASCADE"`
 }
+
+// ServerSetting is a named value the server keeps across restarts and
+// shares between its instances, such as a generated VAPID key pair.
+type ServerSetting struct {
+	Name  string `gorm:"primaryKey;type:varchar(64)"`
+	Value string `gorm:"not null;type:text"`
+}

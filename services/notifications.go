@@ -93,6 +93,13 @@ type InboxNotifier interface {
 	UnreadChanged(userID string, counts UnreadCounts)
 }
 
+// RecordListener hears about every notification recorded, after it is
+// committed and streamed; the Web Push dispatcher is one. Recorded runs on
+// the recording goroutine, without any lock held: it must not block.
+type RecordListener interface {
+	Recorded(ctx context.Context, n models.Notification)
+}
+
 // NotificationsConfig holds the inbox's retention; zero values take
 // defaults.
 type NotificationsConfig struct {
@@ -133,6 +140,7 @@ type Notifications struct {
 
 	mu       sync.Mutex
 	notifier InboxNotifier
+	listener RecordListener
 	streams  map[string]map[*NotificationStream]struct{} // user id -> live streams
 	counts   map[string]*countRun                        // user id -> running count refresh
 }
@@ -157,6 +165,14 @@ func NewNotifications(db *gorm.DB, log *slog.Logger, cfg NotificationsConfig) *N
 func (s *Notifications) SetNotifier(n InboxNotifier) {
 	s.mu.Lock()
 	s.notifier = n
+	s.mu.Unlock()
+}
+
+// SetListener sets who hears about recorded notifications; call it before
+// serving.
+func (s *Notifications) SetListener(l RecordListener) {
+	s.mu.Lock()
+	s.listener = l
 	s.mu.Unlock()
 }
 
@@ -204,6 +220,13 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 			return errors.New("no sequence number returned")
 		}
 		n.Seq = seq
+		if n.ActorID != nil {
+			var name *string
+			if err := tx.Raw(`SELECT name FROM users WHERE id = ?`, *n.ActorID).Scan(&name).Error; err != nil {
+				return err
+			}
+			n.ActorName = name
+		}
 		return tx.Create(&n).Error
 	})
 	if errors.Is(err, gorm.ErrForeignKeyViolated) {
@@ -216,6 +239,12 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 		st.offer(n)
 	}
 	s.RefreshCounts(in.Recipient)
+	s.mu.Lock()
+	listener := s.listener
+	s.mu.Unlock()
+	if listener != nil {
+		listener.Recorded(ctx, n)
+	}
 	return n, nil
 }
 
