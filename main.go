@@ -104,7 +104,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 			return err
 		}
 	}
-	router.Any("/socket.io/*any", gin.WrapH(sio.ServeHandler(nil)))
+	router.Any("/socket.io/*any", gin.WrapH(gateways.SameOrigin(sio.ServeHandler(nil))))
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {

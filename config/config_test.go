@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,38 @@ func TestLoadNotificationSettings(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, c.k)
 			}
 		})
+	}
+}
+
+func TestLoadPushSettings(t *testing.T) {
+	cfg, err := Load(env(map[string]string{"CORS_ORIGINS": "https://pong.example,http://localhost:5173"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Push != (Push{Subject: "mailto:admin@localhost", FrontendURL: "https://pong.example"}) {
+		t.Fatalf("defaults: %+v", cfg.Push)
+	}
+	cfg, err = Load(env(map[string]string{
+		"VAPID_PUBLIC_KEY": "pub", "VAPID_PRIVATE_KEY": "secret-key", "VAPID_SUBJECT": "https://pong.example/contact",
+		"FRONTEND_URL": "https://app.pong.example/",
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Push != (Push{VAPIDPublicKey: "pub", VAPIDPrivateKey: "secret-key", Subject: "https://pong.example/contact", FrontendURL: "https://app.pong.example"}) {
+		t.Fatalf("values: %+v", cfg.Push)
+	}
+	if strings.Contains(fmt.Sprint(cfg.LogValue()...), "secret-key") {
+		t.Fatal("the VAPID private key reached the log line")
+	}
+	for _, c := range []struct{ k, v, name string }{
+		{"VAPID_PUBLIC_KEY", "pub", "VAPID_PRIVATE_KEY"},
+		{"VAPID_PRIVATE_KEY", "priv", "VAPID_PUBLIC_KEY"},
+		{"VAPID_SUBJECT", "admin@example.test", "VAPID_SUBJECT"},
+		{"FRONTEND_URL", "pong.example", "FRONTEND_URL"},
+	} {
+		if _, err := Load(env(map[string]string{c.k: c.v}), nil); err == nil || !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s=%q: err %v, want one naming %s", c.k, c.v, err, c.name)
+		}
 	}
 }

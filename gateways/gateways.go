@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -314,4 +315,22 @@ func requestToken(r *http.Request) string {
 		return c.Value
 	}
 	return ""
+}
+
+// SameOrigin wraps the Socket.IO handler so that the server's own pages
+// (/push/demo) can connect: a request whose Origin names the host it was
+// sent to is same-origin, needs no CORS, and reaches the library without
+// the Origin header, which the library would check against CORS_ORIGINS
+// (and refuse a WebSocket upgrade for). Other origins are checked as
+// before.
+func SameOrigin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" {
+			if u, err := url.Parse(o); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+				r = r.Clone(r.Context())
+				r.Header.Del("Origin")
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

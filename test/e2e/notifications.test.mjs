@@ -3,12 +3,12 @@
 // after reconnect (auth.lastSeq). Strict mode.
 import { describe, test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, waitFor, expectNone, signToken, closed, ISO_MS, UUID } from './harness.mjs';
+import { useServer, waitFor, expectNone, signToken, closed, ISO_MS, UUID, ORIGIN } from './harness.mjs';
 
 const MODE = 'strict';
 const ctx = useServer({ authMode: MODE });
 
-const NOTIFICATION_KEYS = ['actorId', 'created_at', 'id', 'payload', 'readAt', 'seenAt', 'seq', 'type'];
+const NOTIFICATION_KEYS = ['actorId', 'created_at', 'display', 'id', 'payload', 'readAt', 'seenAt', 'seq', 'type'];
 const TYPES = [
   'block', 'channel_kick', 'friend_accepted', 'friend_deleted', 'friend_request', 'friend_request_cancelled',
   'friend_request_deleted', 'game_invitation', 'game_invitation_accepted', 'game_invitation_cancelled',
@@ -27,6 +27,11 @@ function assertMessageNotification(n, { seq, from, to, content, read = false }) 
   assert.match(n.payload.messageId, UUID);
   assert.deepStrictEqual({ ...n.payload, messageId: undefined }, { content, senderId: from.id, recieverId: to.id, messageId: undefined });
   assert.match(n.created_at, ISO_MS);
+  // How a browser shows it; the frontend is the first CORS origin.
+  assert.deepStrictEqual(n.display, {
+    title: `Message from ${from.name}`, body: content, icon: '/push/icon.png',
+    tag: `onlinenow-${seq}`, url: `${ORIGIN}/chat/${from.id}`,
+  });
   if (read) {
     assert.match(n.readAt, ISO_MS);
     assert.match(n.seenAt, ISO_MS);
