@@ -12,7 +12,7 @@ type Notification struct {
 	Seq       int64      `gorm:"uniqueIndex:idx_notification_user_seq,priority:2;not null"`
 	Type      string     `gorm:"not null;type:varchar(64)"`
 	ActorID   *string    `gorm:"type:varchar(36)"`
-	ActorName *string    `gorm:"type:varchar(255)"` // the actor's name when it was recorded
+	ActorName *string    `gorm:"type:varchar(255)"`  // the actor's name when it was recorded
 	Payload   string     `gorm:"not null;type:text"` // JSON
 	CreatedAt time.Time  `gorm:"index;not null"`
 	SeenAt    *time.Time // set with ReadAt (the push session adds delivery)
