@@ -235,10 +235,17 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 	if err != nil {
 		return models.Notification{}, fmt.Errorf("record notification: %w", err)
 	}
+	listening := false
 	for _, st := range s.userStreams(in.Recipient) {
-		st.offer(n)
+		if st.offer(n) {
+			listening = true
+		}
 	}
-	s.RefreshCounts(in.Recipient)
+	// Counts go only to tabs that opted in; a tab opting in later gets
+	// them when it starts (the gateway refreshes after Start).
+	if listening {
+		s.RefreshCounts(in.Recipient)
+	}
 	s.mu.Lock()
 	listener := s.listener
 	s.mu.Unlock()
@@ -582,13 +589,15 @@ func (st *NotificationStream) Close() {
 	s.mu.Unlock()
 }
 
-// offer hands a just-committed notification to the stream.
-func (st *NotificationStream) offer(n models.Notification) {
+// offer hands a just-committed notification to the stream and reports
+// whether the stream is started (its client opted in).
+func (st *NotificationStream) offer(n models.Notification) bool {
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
-		return
+		return false
 	}
+	started := st.started
 	st.known = max(st.known, n.Seq)
 	if (!st.started || n.Seq > st.sent) && len(st.buf) < maxStreamBuffer {
 		i, found := slices.BinarySearchFunc(st.buf, n.Seq, func(a models.Notification, seq int64) int {
@@ -600,6 +609,7 @@ func (st *NotificationStream) offer(n models.Notification) {
 	}
 	st.mu.Unlock()
 	st.drain()
+	return started
 }
 
 // trim drops buffered notifications at or below sent. Call with mu held.
