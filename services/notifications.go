@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/google/uuid"
 	"github.com/onlinenow/onlinenow/models"
 )
 
@@ -220,14 +221,15 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 			return errors.New("no sequence number returned")
 		}
 		n.Seq = seq
-		if n.ActorID != nil {
-			var name *string
-			if err := tx.Raw(`SELECT name FROM users WHERE id = ?`, *n.ActorID).Scan(&name).Error; err != nil {
-				return err
-			}
-			n.ActorName = name
-		}
-		return tx.Create(&n).Error
+		n.ID = uuid.NewString()
+		// One statement stores the row and the actor's current name.
+		var row struct{ ActorName *string }
+		err := tx.Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
+			RETURNING actor_name`,
+			n.ID, n.UserID, n.Seq, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
+		n.ActorName = row.ActorName
+		return err
 	})
 	if errors.Is(err, gorm.ErrForeignKeyViolated) {
 		return models.Notification{}, Public(ErrNotFound, "user not found")
