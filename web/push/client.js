@@ -36,7 +36,7 @@
   const RECONNECT_MAX_MS = 10000;
   const SUBSCRIBE_TIMEOUT_MS = 15000;
   const PREFS_TTL_MS = 10000; // muted types are re-read before an alert at most this often
-  const FRESH_SLACK_MS = 5000; // how much older than the page start a notification may be and still alert
+  const CLOCK_SKEW_MS = 5000; // without the server's clock: how far the client's may be off
   const KEEP_RECENT = 50;
 
   // ------------------------------------------------------------ protocol
@@ -259,6 +259,7 @@
 
   const hasWindow = typeof document !== 'undefined';
   const pageHidden = () => hasWindow && document.visibilityState === 'hidden';
+  const permissionNow = () => (typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
   const tabID = () => Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
 
   function describe(err) {
@@ -331,8 +332,10 @@
         connected: false,
         inbox: false, // the server answered the opt-in (an unreadCount came)
         error: null, // why the socket is not connected, if it was refused
+        disconnectReason: null,
+        lastException: null, // the last "exception" event (a refused event)
         leader: false,
-        permission: typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
+        permission: permissionNow(),
         alertsEnabled: !readDisabled(),
         swActive: false,
         swError: null,
@@ -344,11 +347,12 @@
         unread: null,
         shown: 0, // notifications this tab showed
         lastShown: null,
+        lastDecision: null, // {seq, shown, reason}: the last notification's fate
         alertError: null,
       };
-      // Notifications created before this moment (server clock) are history:
-      // they are listed but never alerted.
-      this.freshFrom = Date.now() - FRESH_SLACK_MS;
+      // Notifications created before freshFrom (server clock, ms) are
+      // history: listed, never alerted. start() sets it.
+      this.freshFrom = 0;
       this.prefs = null;
       this.prefsAt = 0;
     }
@@ -359,7 +363,9 @@
       if (this.s.started) return;
       this.s.started = true;
       this.registration = this.registerWorker();
-      this.loadPrefs(true);
+      this.startedAt = Date.now();
+      this.freshFrom = this.startedAt - CLOCK_SKEW_MS;
+      this.clock = this.loadPrefs(true);
       this.joinTabs();
       const url = new URL('/socket.io/?EIO=4&transport=websocket', this.opts.base || global.location.href);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -399,7 +405,7 @@
     // ---- state and listeners
 
     state() {
-      return { ...this.s, hidden: pageHidden(), allHidden: this.allHidden(), tabs: this.peers.size + 1 };
+      return { ...this.s, permission: permissionNow(), hidden: pageHidden(), allHidden: this.allHidden(), tabs: this.peers.size + 1 };
     }
 
     set(patch) {
@@ -450,19 +456,19 @@
       return { json, date: res.headers.get('Date') };
     }
 
-    // loadPrefs reads the muted types; the first call also sets the
-    // freshness line from the server's clock (Date header), so that a
-    // skewed client clock neither alerts history nor drops new ones.
+    // loadPrefs reads the muted types. The first call also draws the
+    // history line on the server's clock, from the answer's Date header, so
+    // that a skewed client clock neither alerts history nor drops new ones:
+    // the server wrote Date (whole seconds, rounded down) less than
+    // (now - startedAt) after the page started, so the page started at
+    // Date - (now - startedAt) or later on its clock.
     async loadPrefs(first) {
-      const asked = Date.now();
       try {
         const { json, date } = await this.api('GET', '/notifications/preferences');
         this.prefs = json && typeof json === 'object' ? json : null;
         this.prefsAt = Date.now();
         if (first && date && !Number.isNaN(Date.parse(date))) {
-          // Date has whole seconds: the server's now is at most 1 s later.
-          const skew = Date.parse(date) + 500 - (asked + this.prefsAt) / 2;
-          this.freshFrom = asked + skew - FRESH_SLACK_MS;
+          this.freshFrom = Date.parse(date) - (this.prefsAt - this.startedAt);
         }
       } catch {
         // Keep the last known preferences; none means nothing is muted.
@@ -641,26 +647,42 @@
 
     // alert shows n as a browser notification when it is new, this tab
     // is the elected one, every tab is hidden, and its type is not muted.
+    // state().lastDecision tells what became of the last one, and why.
     async alert(n) {
-      if (!this.s.leader || !this.s.alertsEnabled) return;
-      await this.prunePeers(); // a visible tab that died must not hold the alerts back
-      if (!this.allHidden()) return;
-      if (n.readAt) return;
-      const created = Date.parse(n.created_at);
-      if (!(created >= this.freshFrom)) return;
-      if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
-      if (await this.muted(n.type)) return;
+      const reason = await this.holdBack(n);
+      if (reason) {
+        this.set({ lastDecision: { seq: n.seq, shown: false, reason } });
+        return;
+      }
       const reg = await this.registration;
-      if (!reg) return;
       const d = displayOf(n);
       const options = { body: d.body, tag: d.tag, data: { url: d.url, seq: n.seq, type: n.type } };
       if (d.icon) options.icon = d.icon;
       try {
         await reg.showNotification(d.title, options);
-        this.set({ shown: this.s.shown + 1, lastShown: { seq: n.seq, tag: d.tag } });
+        this.set({
+          shown: this.s.shown + 1,
+          lastShown: { seq: n.seq, tag: d.tag },
+          lastDecision: { seq: n.seq, shown: true, reason: null },
+        });
       } catch (err) {
-        this.set({ alertError: describe(err) });
+        this.set({ alertError: describe(err), lastDecision: { seq: n.seq, shown: false, reason: 'showNotification failed' } });
       }
+    }
+
+    // holdBack returns why n is not shown by this tab, or '' to show it.
+    async holdBack(n) {
+      if (!this.s.leader) return 'another tab alerts';
+      if (!this.s.alertsEnabled) return 'alerts disabled';
+      await this.prunePeers(); // a visible tab that died must not hold the alerts back
+      if (!this.allHidden()) return 'a tab is visible';
+      if (n.readAt) return 'read';
+      await this.clock;
+      if (!(Date.parse(n.created_at) >= this.freshFrom)) return 'older than the page';
+      if (permissionNow() !== 'granted') return 'no permission';
+      if (await this.muted(n.type)) return 'muted';
+      if (!(await this.registration)) return 'no service worker';
+      return '';
     }
 
     // ---- the other tabs
