@@ -32,7 +32,7 @@ var _ services.ChannelNotifier = (*ChannelGateway)(nil)
 func RegisterChannels(io *socket.Server, d Deps, ch *services.ChannelService) *ChannelGateway {
 	g := &Gateways{d: d}
 	cg := &ChannelGateway{g: g, nsp: io.Of(ChannelNamespace, nil), ch: ch}
-	cg.nsp.Use(g.authenticate)
+	g.secure(cg.nsp)
 	handlers := cg.handlers()
 	cg.nsp.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)

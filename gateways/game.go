@@ -35,7 +35,7 @@ func RegisterGame(io *socket.Server, d Deps, game *services.GameService) *GameGa
 	g := &Gateways{d: d}
 	gg := &GameGateway{g: g, game: game, nsp: io.Of(GameNamespace, nil), app: io.Of(AppNamespace, nil)}
 	game.SetNotifier(gg)
-	gg.nsp.Use(g.authenticate)
+	g.secure(gg.nsp)
 	handlers := gg.handlers()
 	gg.nsp.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)

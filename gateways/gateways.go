@@ -72,7 +72,7 @@ var _ services.StatusNotifier = (*Gateways)(nil)
 func Register(io *socket.Server, d Deps) *Gateways {
 	g := &Gateways{d: d, app: io.Of(AppNamespace, nil), chat: io.Of(ChatNamespace, nil)}
 	for _, nsp := range []socket.Namespace{g.app, g.chat} {
-		nsp.Use(g.authenticate)
+		g.secure(nsp)
 	}
 	appHandlers, chatHandlers := g.appHandlers(), g.chatHandlers()
 	g.app.On("connection", func(args ...any) { g.onConnection(args[0].(*socket.Socket), appHandlers, sendException) })
