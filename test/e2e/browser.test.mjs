@@ -224,6 +224,17 @@ describe('browser notifications', { skip: SKIP }, () => {
     const byCookie = await openDemo(a, { token: '' });
     const c = await state(byCookie);
     assert.deepStrictEqual([c.connected, c.inbox, c.lastSeq, c.unread.total], [true, true, 1, 1]);
+
+    // "connect" restarts the first page's client: it leaves the tab group
+    // and the leader lock (the other page takes it), then comes back.
+    await page.fill('#token', signToken(a));
+    await page.click('#connect');
+    await page.waitForFunction(() => {
+      const s = window.OnlineNowPush.state();
+      return s.connected && s.inbox && s.lastSeq === 1 && s.tabs === 2;
+    });
+    await byCookie.waitForFunction(() => window.OnlineNowPush.state().leader);
+    assert.deepStrictEqual([(await state(page)).leader, (await state(byCookie)).tabs], [false, 2]);
   });
 
   test('a hidden tab shows exactly one notification with the display title, body and tag', async () => {
