@@ -29,10 +29,12 @@ type pushEnv struct {
 
 func newPushEnv(t *testing.T, cfg services.PushConfig, reply func(int, http.ResponseWriter, *http.Request)) *pushEnv {
 	t.Helper()
-	db := dbtest.SQLite(t)
-	if err := db.AutoMigrate(&models.PushSubscription{}); err != nil {
-		t.Fatal(err)
-	}
+	return newPushEnvOn(t, dbtest.SQLite(t), cfg, reply)
+}
+
+// newPushEnvOn is newPushEnv over db.
+func newPushEnvOn(t *testing.T, db *gorm.DB, cfg services.PushConfig, reply func(int, http.ResponseWriter, *http.Request)) *pushEnv {
+	t.Helper()
 	user := newSvc(db).user(t, "alice")
 	pub, priv, err := services.GenerateVAPIDKeys()
 	if err != nil {
@@ -339,7 +341,11 @@ func TestPushRunStopsCleanly(t *testing.T) {
 }
 
 func TestPushSubscriptions(t *testing.T) {
-	e := newPushEnv(t, services.PushConfig{}, nil)
+	dbtest.Each(t, testPushSubscriptions)
+}
+
+func testPushSubscriptions(t *testing.T, db *gorm.DB) {
+	e := newPushEnvOn(t, db, services.PushConfig{}, nil)
 	ctx := context.Background()
 	phone := e.fake.Browser(t, "phone")
 	first := e.subscribe(t, phone)
