@@ -13,6 +13,7 @@
 // Without Chromium the file is skipped, except with CI=true, where it fails.
 import { describe, test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startServer, signToken, sleep, ORIGIN, ISO_MS, UUID } from './harness.mjs';
@@ -55,6 +56,31 @@ function webSocketSpy() {
       super.send(data);
     }
   };
+}
+
+// An init script for one page: a PushManager that subscribes without a push
+// service. The endpoint is a loopback port where nothing listens (nothing
+// is pushed in the test that uses it: its tab stays visible).
+function fakePushManager(keys) {
+  let current = null;
+  window.__push = { subscribes: [], unsubscribed: 0 };
+  PushManager.prototype.subscribe = async function (options) {
+    const key = new Uint8Array(options.applicationServerKey);
+    window.__push.subscribes.push({ userVisibleOnly: options.userVisibleOnly, key: btoa(String.fromCharCode(...key)) });
+    const endpoint = `https://127.0.0.1:9/push/${crypto.randomUUID()}`;
+    current = {
+      endpoint,
+      options: { applicationServerKey: key.buffer, userVisibleOnly: true },
+      toJSON: () => ({ endpoint, expirationTime: null, keys }),
+      unsubscribe: async () => {
+        current = null;
+        window.__push.unsubscribed++;
+        return true;
+      },
+    };
+    return current;
+  };
+  PushManager.prototype.getSubscription = async () => current;
 }
 
 describe('browser notifications', { skip: SKIP }, () => {
@@ -382,6 +408,50 @@ describe('browser notifications', { skip: SKIP }, () => {
     assert.deepStrictEqual([s.connected, s.inbox, s.error], [false, false, 'invalid token']);
     assert.equal(await page.evaluate(() => window.__ws.sockets.length), 1);
     assert.equal(await page.textContent('#state-error'), 'invalid token');
+  });
+
+  test('enable subscribes with the server key and stores the subscription; disable deletes it (also when the server had)', async () => {
+    const ecdh = createECDH('prime256v1');
+    const keys = { p256dh: ecdh.generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') };
+    const page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(String(err)));
+    await page.addInitScript(fakePushManager, keys);
+    await page.goto(`${srv.base}/push/demo?token=${signToken(a)}`);
+    await page.waitForFunction(() => window.OnlineNowPush.state().swActive);
+
+    const publicKey = (await srv.get('/push/vapid-public-key')).json.publicKey;
+    const enable = async () => {
+      await page.click('#enable');
+      await page.waitForFunction(() => window.OnlineNowPush.state().subscribed);
+      const s = await state(page);
+      assert.equal(s.subscribeError, null);
+      assert.deepStrictEqual(Object.keys(s.subscription).sort(), ['createdAt', 'endpoint', 'id']);
+      assert.match(s.subscription.id, UUID);
+      assert.match(s.subscription.createdAt, ISO_MS);
+      assert.match(s.subscription.endpoint, /^https:\/\/127\.0\.0\.1:9\/push\/[0-9a-f-]{36}$/);
+      return s.subscription.endpoint;
+    };
+    const first = await enable();
+    assert.deepStrictEqual(await page.evaluate(() => window.__push.subscribes), [
+      { userVisibleOnly: true, key: Buffer.from(publicKey, 'base64url').toString('base64') },
+    ]);
+
+    // disable: DELETE, then unsubscribe; the server has it no more.
+    await page.click('#disable');
+    await page.waitForFunction(() => !window.OnlineNowPush.state().alertsEnabled && !window.OnlineNowPush.state().subscribed);
+    assert.deepStrictEqual(
+      [(await state(page)).subscribeError, await page.evaluate(() => window.__push.unsubscribed)],
+      [null, 1],
+    );
+    assert.equal((await srv.del('/push/subscriptions', { body: { endpoint: first }, as: a })).status, 404);
+
+    // The server forgot it first (404 to the page's DELETE): disable still unsubscribes.
+    const second = await enable();
+    assert.equal((await srv.del('/push/subscriptions', { body: { endpoint: second }, as: a })).status, 200);
+    await page.click('#disable');
+    await page.waitForFunction(() => window.__push.unsubscribed === 2);
+    const s = await state(page);
+    assert.deepStrictEqual([s.subscribed, s.subscribeError, s.alertsEnabled], [false, null, false]);
   });
 
   test('a failing pushManager.subscribe is reported; the page keeps connecting and alerting', async () => {

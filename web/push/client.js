@@ -587,7 +587,11 @@
         const reg = await this.registration;
         const sub = reg && reg.pushManager && (await reg.pushManager.getSubscription());
         if (sub) {
-          await this.api('DELETE', '/push/subscriptions', { endpoint: sub.endpoint });
+          try {
+            await this.api('DELETE', '/push/subscriptions', { endpoint: sub.endpoint });
+          } catch (err) {
+            if (err.status !== 404) throw err; // 404: the server had already forgotten it
+          }
           await sub.unsubscribe();
         }
         this.set({ subscribed: false, subscription: null, subscribeError: null });
