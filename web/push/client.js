@@ -676,7 +676,7 @@
 
     // holdBack returns why n is not shown by this tab, or '' to show it.
     async holdBack(n) {
-      if (!this.s.leader) return 'another tab alerts';
+      if (!(await this.leaderSoon())) return 'another tab alerts';
       if (!this.s.alertsEnabled) return 'alerts disabled';
       await this.prunePeers(); // a visible tab that died must not hold the alerts back
       if (!this.allHidden()) return 'a tab is visible';
@@ -687,6 +687,26 @@
       if (await this.muted(n.type)) return 'muted';
       if (!(await this.registration)) return 'no service worker';
       return '';
+    }
+
+    // leaderSoon tells whether this tab alerts. Just after start its
+    // request for the leader lock may not be granted yet: if no tab holds
+    // the lock, the grant is on its way, so it waits for it (a second at
+    // most) rather than drop what the first moments bring.
+    async leaderSoon() {
+      if (this.s.leader || !this.lockAbort || !navigator.locks.query) return this.s.leader;
+      try {
+        const { held } = await navigator.locks.query();
+        if (held.some((l) => l.name === LEADER_LOCK)) return this.s.leader;
+      } catch {
+        return this.s.leader;
+      }
+      let timer;
+      await Promise.race([this.leaderGranted, new Promise((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      })]);
+      clearTimeout(timer);
+      return this.s.leader;
     }
 
     // ---- the other tabs
@@ -716,9 +736,14 @@
             return new Promise((release) => this.releaseLocks.push(release));
           })
           .catch(() => {}); // aborted by stop()
+        let granted;
+        this.leaderGranted = new Promise((resolve) => {
+          granted = resolve;
+        });
         hold(TAB_LOCK + this.id, () => {});
         hold(LEADER_LOCK, () => {
           this.set({ leader: true });
+          granted();
           this.prunePeers(); // the last leader may have just died
         });
       } else {
