@@ -72,15 +72,38 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 		return
 	}
 	c.userID = id.UserID
-	stream := ng.inbox.Subscribe(id.UserID, func(n models.Notification) {
-		s.Emit("notification", dto.FromNotification(n, ng.g.d.Config.Push.FrontendURL))
-	})
+	// The socket's stream exists only once it opts in (auth.lastSeq or
+	// sync): the original frontend's sockets cost the inbox nothing.
+	var (
+		mu     sync.Mutex // guards stream and gone
+		stream *services.NotificationStream
+		gone   bool
+	)
+	openStream := func() *services.NotificationStream {
+		mu.Lock()
+		defer mu.Unlock()
+		if gone {
+			return nil
+		}
+		if stream == nil {
+			stream = ng.inbox.Subscribe(id.UserID, func(n models.Notification) {
+				s.Emit("notification", dto.FromNotification(n, ng.g.d.Config.Push.FrontendURL))
+			})
+		}
+		return stream
+	}
 	tab := ng.openTab(id.UserID)
 	var closeOnce sync.Once
 	closeAll := func() {
 		closeOnce.Do(func() {
 			cancel()
-			stream.Close()
+			mu.Lock()
+			gone = true
+			st := stream
+			mu.Unlock()
+			if st != nil {
+				st.Close()
+			}
 			ng.closeTab(id.UserID, tab)
 		})
 	}
@@ -120,7 +143,11 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 			}
 			after = n
 		}
-		if err := stream.Start(ctx, after); err != nil {
+		st := openStream()
+		if st == nil {
+			return nil // disconnected meanwhile
+		}
+		if err := st.Start(ctx, after); err != nil {
 			return err
 		}
 		if !c.s.Rooms().Has(inboxRoom(c.userID)) {
@@ -146,10 +173,14 @@ func (ng *NotificationGateway) onConnection(s *socket.Socket) {
 		sendException(c, "auth.lastSeq must be a whole number >= 0", nil)
 		return
 	}
+	st := openStream()
+	if st == nil {
+		return
+	}
 	s.Join(inboxRoom(id.UserID))
 	sctx, scancel := context.WithTimeout(ctx, eventTimeout)
 	defer scancel()
-	if err := stream.Start(sctx, after); err != nil {
+	if err := st.Start(sctx, after); err != nil {
 		ng.g.d.Log.Error("notification replay", "socket_id", string(s.Id()), "user_id", id.UserID, "err", err)
 		sendException(c, "Internal server error", nil)
 	}
