@@ -208,6 +208,53 @@ func TestFraming(t *testing.T) {
 		c.expectText(`42["news","x",1]`)
 		other.expectText(`42["news","x",1]`)
 	})
+	t.Run("lengths", func(t *testing.T) {
+		c.t = t
+		// Frame payloads around the 7-bit, 16-bit and 64-bit length
+		// encodings and the copy/writev boundary.
+		const overhead = len(`42["echo",""]`)
+		for _, n := range []int{125, 126, 127, 16 << 10, 16<<10 + 1, 65535, 65536, 300_000} {
+			msg := `42["echo","` + strings.Repeat("z", n-overhead) + `"]`
+			c.send(msg)
+			c.expectText(msg)
+		}
+	})
+	t.Run("websocket ping", func(t *testing.T) {
+		c.t = t
+		pong := make(chan string, 1)
+		c.conn.SetPongHandler(func(data string) error { pong <- data; return nil })
+		if err := c.conn.WriteControl(websocket.PingMessage, []byte("p1"), time.Now().Add(wait)); err != nil {
+			t.Fatal(err)
+		}
+		c.send(`42["echo","after ping"]`)
+		c.expectText(`42["echo","after ping"]`) // the pong is read on the way
+		select {
+		case data := <-pong:
+			if data != "p1" {
+				t.Fatalf("pong %q", data)
+			}
+		default:
+			t.Fatal("no pong")
+		}
+		// Answering it must not leave a write deadline behind.
+		time.Sleep(1100 * time.Millisecond)
+		c.send(`42["echo","later"]`)
+		c.expectText(`42["echo","later"]`)
+	})
+	t.Run("burst held back and flushed", func(t *testing.T) {
+		c.t = t
+		// Emits faster than the writer drains: the engine holds packets
+		// while the transport is not writable and must get them all out.
+		const n = 3000
+		go func() {
+			for i := range n {
+				s.io.Emit("n", i)
+			}
+		}()
+		for i := range n {
+			c.expectText(fmt.Sprintf(`42["n",%d]`, i))
+		}
+	})
 	t.Run("many in order", func(t *testing.T) {
 		c.t = t
 		for i := range 200 {
