@@ -431,6 +431,7 @@ func (t *transport) writeFailed(err error) {
 // close (our writer answers it); after anything else the connection is
 // closed at once.
 func (t *transport) read() {
+	handled := make(chan struct{}) // a message's handling goroutine is done
 	for {
 		t.moveReadDeadline()
 		mt, r, err := t.ws.NextReader()
@@ -445,11 +446,24 @@ func (t *transport) read() {
 			t.readFailed(err)
 			return
 		}
+		var data types.BufferInterface
 		switch mt {
 		case websocket.TextMessage:
-			t.OnData(types.NewStringBuffer(buf.Bytes()))
+			data = types.NewStringBuffer(buf.Bytes())
 		case websocket.BinaryMessage:
-			t.OnData(types.NewBytesBuffer(buf.Bytes()))
+			data = types.NewBytesBuffer(buf.Bytes())
+		}
+		if data != nil {
+			// The engine and Socket.IO handle the message on a goroutine
+			// of its own, which the reader waits for: handling (a
+			// namespace connect runs the auth middleware) needs a deep
+			// stack, and a goroutine keeps a grown stack while it waits
+			// in the next read, for the whole life of an idle connection.
+			go func() {
+				t.OnData(data)
+				handled <- struct{}{}
+			}()
+			<-handled
 		}
 		t.putReadBuf(buf)
 	}
