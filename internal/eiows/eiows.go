@@ -117,6 +117,7 @@ type transport struct {
 
 	b    *Builder
 	ws   *types.WebSocketConn
+	nc   net.Conn      // ws's connection, which our writer writes frames to
 	idle time.Duration // read deadline per message; 0: none
 
 	// mu guards the fields below. It is held only to move packets in and out
@@ -153,6 +154,7 @@ func (t *transport) Construct(ctx *types.HttpContext) {
 		t.Transport.OnClose()
 		return
 	}
+	t.nc = t.ws.NetConn()
 	_ = t.ws.On("error", func(args ...any) {
 		err, _ := firstArg(args).(error)
 		t.OnError("websocket error", err)
@@ -296,7 +298,7 @@ func (t *transport) writeBatch(batch []outgoing) (drains int, err error) {
 			t.b.writeBufs.Put(bp)
 		}
 	}()
-	conn := t.ws.NetConn()
+	conn := t.nc
 	for i := range batch {
 		o := &batch[i]
 		op, data := o.op, o.ctl
@@ -402,7 +404,7 @@ func (t *transport) writeClose(closeBy time.Time) {
 		_ = t.ws.WriteControl(websocket.CloseMessage, msg, closeBy)
 		return
 	}
-	conn := t.ws.NetConn()
+	conn := t.nc
 	_ = conn.SetWriteDeadline(closeBy)
 	_, _ = conn.Write(append(appendHeader(make([]byte, 0, 2+len(msg)), opClose, len(msg)), msg...))
 }
