@@ -118,10 +118,11 @@ type transport struct {
 	b    *Builder
 	ws   *types.WebSocketConn
 	nc   net.Conn      // ws's connection, which our writer writes frames to
-	idle time.Duration // read deadline per message; 0: none
+	idle time.Duration // how long the peer may stay silent; 0: forever
 
-	// mu guards the fields below. It is held only to move packets in and out
-	// of queue and to change state: never during a write, a read or an emit.
+	// mu guards queue to closeTimer. It is held only to move packets in and
+	// out of queue and to change state: never during a write, a read or an
+	// emit.
 	mu         sync.Mutex
 	queue      []outgoing  // packets waiting for the writer, in order
 	spare      []outgoing  // the writer's previous batch, reused as the next queue
@@ -233,11 +234,11 @@ func (t *transport) control(op byte, payload []byte) {
 	}
 }
 
-// write is the connection's writer goroutine. Send or DoClose starts it when
-// none runs; it writes the queue in order, emits "drain" after each Send's
-// packets and "ready" when the queue is empty, and returns when the queue is
-// empty, after the close frame of a closing transport, or on close or a
-// write error.
+// write is the connection's writer goroutine. Send, control or DoClose
+// starts it when none runs; it writes the queue in order, emits "drain"
+// after each Send's packets and "ready" when it is writable again after
+// refusing the engine, and returns when the queue is empty, after the close
+// frame of a closing transport, or on close or a write error.
 func (t *transport) write() {
 	var batch []outgoing
 	for {
@@ -246,8 +247,12 @@ func (t *transport) write() {
 			closing, closed := t.closing, t.closed
 			closeBy := t.closeBy
 			t.writing = false
-			if cap(t.queue) > 16 {
-				t.queue = nil // do not keep a burst's backlog array while idle
+			// Keep one small array for the next burst; drop a backlog's.
+			if cap(t.queue) < cap(t.spare) {
+				t.queue = t.spare[:0]
+			}
+			if cap(t.queue) > 4 {
+				t.queue = nil
 			}
 			t.spare = nil
 			t.mu.Unlock()
