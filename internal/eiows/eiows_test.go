@@ -548,3 +548,29 @@ func TestServerCloseReleasesEverything(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond) // the close timeout, and a margin
 	goleak.VerifyNone(t, before)
 }
+
+// With the engine's perMessageDeflate option the upgrader negotiates
+// compression and data frames go through gorilla's compressing writer.
+func TestPerMessageDeflate(t *testing.T) {
+	s := newServer(t, func(o *socket.ServerOptions) {
+		o.SetPerMessageDeflate(&types.PerMessageDeflate{Threshold: 64})
+	})
+	d := websocket.Dialer{EnableCompression: true}
+	conn, resp, err := d.Dial(s.wsURL(""), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if ext := resp.Header.Get("Sec-Websocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("extensions %q", ext)
+	}
+	c := &client{t: t, conn: conn}
+	c.connect()
+	long := strings.Repeat("compress me ", 100)
+	c.send(`42["echo","short"]`)
+	c.expectText(`42["echo","short"]`)
+	c.send(`42["echo","` + long + `"]`)
+	c.expectText(`42["echo","` + long + `"]`)
+	s.io.Emit("news", long)
+	c.expectText(`42["news","` + long + `"]`)
+}
