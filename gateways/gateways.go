@@ -18,6 +18,7 @@ import (
 
 	"github.com/onlinenow/onlinenow/config"
 	"github.com/onlinenow/onlinenow/dto"
+	"github.com/onlinenow/onlinenow/internal/eiows"
 	"github.com/onlinenow/onlinenow/services"
 )
 
@@ -38,6 +39,9 @@ func NewServer(cfg config.Config) *socket.Server {
 	opts.SetPingTimeout(20 * time.Second)
 	opts.SetMaxHttpBufferSize(1_000_000)
 	opts.SetServeClient(false)
+	// Our WebSocket transport (one writer per connection, no per-recipient
+	// PreparedMessage) in place of the library's; polling stays the library's.
+	opts.SetTransports(types.NewSet[socket.TransportCtor](socket.Polling, eiows.NewBuilder()))
 	opts.SetCors(&types.Cors{
 		Origin:      append([]string(nil), cfg.CORSOrigins...),
 		Credentials: true,
