@@ -22,9 +22,11 @@ const registrationWait = 2 * time.Second
 // namespace and force-closes the whole connection ("invalid state").
 //
 // The barrier is the namespace's last middleware: it holds the packet
-// reader until the socket is registered, which the namespace's
-// "connection" event marks (it fires after the registration), so the
-// client's next packet is read only once it can be routed.
+// reader until the socket is registered and every "connection" listener
+// has run (they run after the registration, in one task of the socket's
+// queue; the barrier is released by the next task). So the client's next
+// packet is read only once it can be routed to a handler, and a close that
+// follows the CONNECT reaches the disconnect listeners.
 type connectBarrier struct {
 	mu      sync.Mutex
 	waiting map[*socket.Socket]chan struct{}
@@ -38,7 +40,10 @@ func (g *Gateways) secure(nsp socket.Namespace) {
 	nsp.Use(b.middleware)
 	nsp.On("connection", func(args ...any) {
 		if s, ok := args[0].(*socket.Socket); ok {
-			b.registered(s)
+			// The connection listeners run in one task of the socket's
+			// queue: release the reader in the next task, once every
+			// listener has installed its handlers (disconnect included).
+			s.Enqueue(func() { b.registered(s) })
 		}
 	})
 }
@@ -48,7 +53,14 @@ func (b *connectBarrier) middleware(s *socket.Socket, next func(*socket.Extended
 	b.mu.Lock()
 	b.waiting[s] = ready
 	b.mu.Unlock()
+	// A connection that closes first is never registered: its close
+	// releases the reader too.
+	conn := s.Conn()
+	_ = conn.Once("close", func(...any) { b.registered(s) })
 	next(nil) // queues the connection on the socket's task queue
+	if conn.ReadyState() == "closed" {
+		b.registered(s)
+	}
 	timer := time.NewTimer(registrationWait)
 	select {
 	case <-ready:

@@ -50,3 +50,41 @@ func TestEventRightAfterConnect(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestCloseRightAfterConnect: a client that drops its connection right
+// behind its namespace CONNECT still gets its disconnect handled: its
+// socket is not left counted, so the user can go OFFLINE.
+func TestCloseRightAfterConnect(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), config.AuthStrict, time.Second)
+	a := e.user("alice")
+	url := "ws" + strings.TrimPrefix(e.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	auth, _ := json.Marshal(map[string]string{"token": e.token(a)})
+	for i := range 30 {
+		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadDeadline(time.Now().Add(wait))
+		if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
+			t.Fatalf("open %q %v", open, err)
+		}
+		nsp := AppNamespace
+		if i%2 == 1 {
+			nsp = ChatNamespace
+		}
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("40"+nsp+","+string(auth))); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		deadline := time.Now().Add(wait)
+		for {
+			if _, n := e.presence.Status(a.ID, ""); n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d (%s): a socket closed right after CONNECT is still counted", i, nsp)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
