@@ -63,7 +63,7 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		log.Warn("AUTH_MODE=compat: sockets are trusted to say who they are (auth.userId), as the original backend did")
 	}
 
-	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath, log)
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.SQLitePath, cfg.DBMaxConns, log)
 	if err != nil {
 		return err
 	}

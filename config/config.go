@@ -35,6 +35,7 @@ type Config struct {
 	CORSOrigins   []string // exact origins allowed for REST and Socket.IO
 	DatabaseURL   string   // postgres URL; empty selects SQLite at SQLitePath
 	SQLitePath    string
+	DBMaxConns    int // PostgreSQL connection pool size (SQLite uses one)
 	JWTSecret     []byte
 	JWTGenerated  bool // true when JWTSecret was generated at start
 	AuthMode      AuthMode
@@ -165,6 +166,14 @@ func Load(getenv Getenv, dotenv io.Reader) (Config, error) {
 		errs = append(errs, errors.New("DATABASE_URL: must be a postgres:// or postgresql:// URL (unset selects SQLite)"))
 	}
 	cfg.SQLitePath = orDefault(get("SQLITE_PATH"), "./data/onlinenow.db")
+	cfg.DBMaxConns = 20
+	if v := get("DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("DB_MAX_CONNS: %q must be a number between 1 and 1000", v))
+		}
+		cfg.DBMaxConns = n
+	}
 
 	if s := get("JWT_SECRET"); s != "" {
 		if len(s) < 16 {
@@ -327,7 +336,7 @@ func (c Config) LogValue() []any {
 	}
 	return []any{
 		"host", c.Host, "port", c.Port, "pprof", c.PprofAddr, "app_uri", c.AppURI, "cors_origins", strings.Join(c.CORSOrigins, ","),
-		"database", db, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
+		"database", db, "db_max_conns", c.DBMaxConns, "auth_mode", string(c.AuthMode), "presence_grace", c.PresenceGrace.String(),
 		"game_invitation_ttl", c.GameInvitationTTL.String(), "game_rejoin_grace", c.GameRejoinGrace.String(),
 		"jwt_secret", "[masked]", "jwt_ttl", c.JWTTTL.String(),
 		"oauth_client_id", c.OAuth.ClientID, "oauth_secret", masked(c.OAuth.Secret), "redirect_uri", c.OAuth.RedirectURI,

@@ -204,3 +204,19 @@ func TestLoadPushSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadDBMaxConns(t *testing.T) {
+	cfg, err := Load(env(nil), nil)
+	if err != nil || cfg.DBMaxConns != 20 {
+		t.Fatalf("default %d %v", cfg.DBMaxConns, err)
+	}
+	cfg, err = Load(env(map[string]string{"DB_MAX_CONNS": "50"}), nil)
+	if err != nil || cfg.DBMaxConns != 50 {
+		t.Fatalf("value %d %v", cfg.DBMaxConns, err)
+	}
+	for _, v := range []string{"0", "-1", "many", "1001"} {
+		if _, err := Load(env(map[string]string{"DB_MAX_CONNS": v}), nil); err == nil || !strings.Contains(err.Error(), "DB_MAX_CONNS") {
+			t.Errorf("DB_MAX_CONNS=%q: %v", v, err)
+		}
+	}
+}

@@ -20,16 +20,16 @@ import (
 
 // Open connects to postgresURL when it is set, else to the SQLite file at
 // sqlitePath (its directory is created), and migrates every model.
-func Open(ctx context.Context, postgresURL, sqlitePath string, log *slog.Logger) (*gorm.DB, error) {
+func Open(ctx context.Context, postgresURL, sqlitePath string, maxConns int, log *slog.Logger) (*gorm.DB, error) {
 	gcfg := GormConfig()
 	var (
 		db  *gorm.DB
 		err error
 	)
 	if postgresURL != "" {
-		db, err = gorm.Open(postgres.Open(postgresURL), gcfg)
+		db, err = OpenPostgres(postgresURL, maxConns, gcfg)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
+			return nil, err
 		}
 	} else {
 		if dir := filepath.Dir(sqlitePath); dir != "" {
@@ -49,6 +49,24 @@ func Open(ctx context.Context, postgresURL, sqlitePath string, log *slog.Logger)
 	if log != nil {
 		log.Info("database ready", "driver", db.Dialector.Name())
 	}
+	return db, nil
+}
+
+// OpenPostgres opens a PostgreSQL database with a pool of at most
+// maxConns connections: a burst of events queues for a connection instead
+// of opening one per event until the server refuses ("too many clients").
+func OpenPostgres(url string, maxConns int, gcfg *gorm.Config) (*gorm.DB, error) {
+	db, err := gorm.Open(postgres.Open(url), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }
 
