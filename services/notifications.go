@@ -182,9 +182,10 @@ func (s *Notifications) SetListener(l RecordListener) {
 // recipient's tabs their new unread counts.
 //
 // The sequence comes from the recipient's NotificationCounter row, bumped
-// by an upsert that is the transaction's first statement: on PostgreSQL
-// the row lock, on SQLite the single writer, holds any other transaction
-// for the same user until this one commits. So per user, seq order is
+// by an upsert that comes first: on PostgreSQL in the same statement as
+// the insert, whose row lock holds any other for the same user until it
+// commits; on SQLite as the transaction's first statement, where the
+// single writer does the same. So per user, seq order is
 // commit order, and once seq n is visible every seq below it is too.
 func (s *Notifications) Record(ctx context.Context, in NotificationInput) (models.Notification, error) {
 	var n models.Notification
@@ -210,27 +211,16 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 		actor := in.ActorID
 		n.ActorID = &actor
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var seq int64
-		if err := tx.Raw(`INSERT INTO notification_counters (user_id, last_seq) VALUES (?, 1)
-			ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1
-			RETURNING last_seq`, in.Recipient).Scan(&seq).Error; err != nil {
-			return err
-		}
-		if seq == 0 {
-			return errors.New("no sequence number returned")
-		}
-		n.Seq = seq
-		n.ID = uuid.NewString()
-		// One statement stores the row and the actor's current name.
-		var row struct{ ActorName *string }
-		err := tx.Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
-			RETURNING actor_name`,
-			n.ID, n.UserID, n.Seq, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
-		n.ActorName = row.ActorName
-		return err
-	})
+	n.ID = uuid.NewString()
+	if s.db.Dialector.Name() == "postgres" {
+		err = s.insertPostgres(ctx, &n)
+	} else {
+		err = s.insertTx(ctx, &n)
+	}
+	// Raw statements' errors come untranslated: map the driver's own.
+	if tr, ok := s.db.Dialector.(gorm.ErrorTranslator); ok && err != nil {
+		err = tr.Translate(err)
+	}
 	if errors.Is(err, gorm.ErrForeignKeyViolated) {
 		return models.Notification{}, Public(ErrNotFound, "user not found")
 	}
@@ -255,6 +245,59 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 		listener.Recorded(ctx, n)
 	}
 	return n, nil
+}
+
+// insertPostgres stores n with the user's next seq in one statement: the
+// counter upsert (a data-modifying CTE) holds the counter row's lock until
+// the statement commits, as the transaction of insertTx does, and a single
+// statement keeps GORM's prepared statement cached (a transaction would
+// prepare and deallocate it each time).
+func (s *Notifications) insertPostgres(ctx context.Context, n *models.Notification) error {
+	var row struct {
+		Seq       int64
+		ActorName *string
+	}
+	err := s.db.WithContext(ctx).Raw(`WITH c AS (
+			INSERT INTO notification_counters (user_id, last_seq) VALUES (?, 1)
+			ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1
+			RETURNING last_seq)
+		INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
+		SELECT ?, ?, c.last_seq, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ? FROM c
+		RETURNING seq, actor_name`,
+		n.UserID, n.ID, n.UserID, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
+	if err != nil {
+		return err
+	}
+	if row.Seq == 0 {
+		return errors.New("no sequence number returned")
+	}
+	n.Seq, n.ActorName = row.Seq, row.ActorName
+	return nil
+}
+
+// insertTx stores n with the user's next seq in one transaction whose
+// first statement bumps the counter (SQLite has no data-modifying CTE).
+func (s *Notifications) insertTx(ctx context.Context, n *models.Notification) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var seq int64
+		if err := tx.Raw(`INSERT INTO notification_counters (user_id, last_seq) VALUES (?, 1)
+			ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1
+			RETURNING last_seq`, n.UserID).Scan(&seq).Error; err != nil {
+			return err
+		}
+		if seq == 0 {
+			return errors.New("no sequence number returned")
+		}
+		n.Seq = seq
+		// One statement stores the row and the actor's current name.
+		var row struct{ ActorName *string }
+		err := tx.Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
+			RETURNING actor_name`,
+			n.ID, n.UserID, n.Seq, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
+		n.ActorName = row.ActorName
+		return err
+	})
 }
 
 // List returns userID's notifications with seq > after, oldest first, at

@@ -2,6 +2,7 @@ package services_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -223,6 +224,38 @@ func TestNotificationStream(t *testing.T) {
 			if seq != int64(i+3) {
 				t.Fatalf("at %d seq %d: %v", i, seq, got)
 			}
+		}
+	})
+}
+
+// TestRecordUnknownRecipient: a recipient that is not a user is ErrNotFound
+// and nothing is stored; a bad id or type is ErrInvalid.
+func TestRecordUnknownRecipient(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		s := newSvc(db)
+		a := s.user(t, "a")
+		inbox := services.NewNotifications(db, nil, services.NotificationsConfig{})
+		ctx := context.Background()
+		ghost := "00000000-0000-4000-8000-000000000000"
+		if _, err := inbox.Record(ctx, services.NotificationInput{Recipient: ghost, Type: services.NotifyMessage, ActorID: a.ID}); !errors.Is(err, services.ErrNotFound) {
+			t.Fatalf("unknown recipient: %v, want ErrNotFound", err)
+		}
+		if _, err := inbox.Record(ctx, services.NotificationInput{Recipient: "nope", Type: services.NotifyMessage}); !errors.Is(err, services.ErrInvalid) {
+			t.Fatalf("bad id: %v", err)
+		}
+		if _, err := inbox.Record(ctx, services.NotificationInput{Recipient: a.ID, Type: "bogus"}); !errors.Is(err, services.ErrInvalid) {
+			t.Fatalf("bad type: %v", err)
+		}
+		var rows, counters int64
+		db.Model(&models.Notification{}).Count(&rows)
+		db.Model(&models.NotificationCounter{}).Count(&counters)
+		if rows != 0 || counters != 0 {
+			t.Fatalf("%d notifications, %d counters stored", rows, counters)
+		}
+		// The next real one still starts at 1.
+		n, err := inbox.Record(ctx, services.NotificationInput{Recipient: a.ID, Type: services.NotifyMessage})
+		if err != nil || n.Seq != 1 {
+			t.Fatalf("first: seq %d %v", n.Seq, err)
 		}
 	})
 }
