@@ -116,6 +116,19 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	).Error; err != nil {
 		return fmt.Errorf("migrate placeholder index: %w", err)
 	}
+	if db.Dialector.Name() == "sqlite" {
+		// SQLite has no data-modifying CTE: a notification's insert takes
+		// its seq from the counter and this trigger moves the counter, so
+		// one statement records a notification (services.Notifications).
+		if err := db.WithContext(ctx).Exec(`CREATE TRIGGER IF NOT EXISTS notifications_bump_counter
+			AFTER INSERT ON notifications
+			BEGIN
+				INSERT INTO notification_counters (user_id, last_seq) VALUES (NEW.user_id, NEW.seq)
+				ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq;
+			END`).Error; err != nil {
+			return fmt.Errorf("migrate notification counter trigger: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -181,11 +181,10 @@ func (s *Notifications) SetListener(l RecordListener) {
 // number, hands it to the recipient's live streams, and sends the
 // recipient's tabs their new unread counts.
 //
-// The sequence comes from the recipient's NotificationCounter row, bumped
-// by an upsert that comes first: on PostgreSQL in the same statement as
-// the insert, whose row lock holds any other for the same user until it
-// commits; on SQLite as the transaction's first statement, where the
-// single writer does the same. So per user, seq order is
+// The sequence comes from the recipient's NotificationCounter row, moved
+// in the same statement as the insert: on PostgreSQL by an upsert whose
+// row lock holds any other insert for the same user until it commits; on
+// SQLite by a trigger, the single writer serializing the statements. So per user, seq order is
 // commit order, and once seq n is visible every seq below it is too.
 func (s *Notifications) Record(ctx context.Context, in NotificationInput) (models.Notification, error) {
 	var n models.Notification
@@ -215,7 +214,7 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 	if s.db.Dialector.Name() == "postgres" {
 		err = s.insertPostgres(ctx, &n)
 	} else {
-		err = s.insertTx(ctx, &n)
+		err = s.insertSQLite(ctx, &n)
 	}
 	// Raw statements' errors come untranslated: map the driver's own.
 	if tr, ok := s.db.Dialector.(gorm.ErrorTranslator); ok && err != nil {
@@ -275,29 +274,28 @@ func (s *Notifications) insertPostgres(ctx context.Context, n *models.Notificati
 	return nil
 }
 
-// insertTx stores n with the user's next seq in one transaction whose
-// first statement bumps the counter (SQLite has no data-modifying CTE).
-func (s *Notifications) insertTx(ctx context.Context, n *models.Notification) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var seq int64
-		if err := tx.Raw(`INSERT INTO notification_counters (user_id, last_seq) VALUES (?, 1)
-			ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1
-			RETURNING last_seq`, n.UserID).Scan(&seq).Error; err != nil {
-			return err
-		}
-		if seq == 0 {
-			return errors.New("no sequence number returned")
-		}
-		n.Seq = seq
-		// One statement stores the row and the actor's current name.
-		var row struct{ ActorName *string }
-		err := tx.Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
-			RETURNING actor_name`,
-			n.ID, n.UserID, n.Seq, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
-		n.ActorName = row.ActorName
+// insertSQLite stores n with the user's next seq in one statement: the
+// seq is read from the counter in the insert, and a trigger (see
+// database.Migrate) moves the counter; SQLite's single writer makes the
+// statement atomic.
+func (s *Notifications) insertSQLite(ctx context.Context, n *models.Notification) error {
+	var row struct {
+		Seq       int64
+		ActorName *string
+	}
+	err := s.db.WithContext(ctx).Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
+		VALUES (?, ?, COALESCE((SELECT last_seq FROM notification_counters WHERE user_id = ?), 0) + 1,
+			?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
+		RETURNING seq, actor_name`,
+		n.ID, n.UserID, n.UserID, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
+	if err != nil {
 		return err
-	})
+	}
+	if row.Seq == 0 {
+		return errors.New("no sequence number returned")
+	}
+	n.Seq, n.ActorName = row.Seq, row.ActorName
+	return nil
 }
 
 // List returns userID's notifications with seq > after, oldest first, at
