@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -49,13 +48,9 @@ func RegisterNotifications(r *gin.Engine, d Deps, inbox *services.Notifications)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(c)
-		if err != nil {
-			return err
-		}
 		var in dto.MarkRead
-		if err := json.Unmarshal(body, &in); err != nil {
-			return &dto.BodyError{Msg: "body must be {ids: [uuid...]} or {upToSeq: number}"}
+		if err := readJSON(c, &in, "{ids: [uuid...]} or {upToSeq: number}"); err != nil {
+			return err
 		}
 		upTo := int64(0)
 		if in.UpToSeq != nil {
@@ -94,13 +89,9 @@ func RegisterNotifications(r *gin.Engine, d Deps, inbox *services.Notifications)
 		if err != nil {
 			return err
 		}
-		body, err := readBody(c)
-		if err != nil {
-			return err
-		}
 		var in map[services.NotificationType]bool
-		if err := json.Unmarshal(body, &in); err != nil {
-			return &dto.BodyError{Msg: "body must be an object of type: enabled (true or false)"}
+		if err := readJSON(c, &in, "an object of type: enabled (true or false)"); err != nil {
+			return err
 		}
 		prefs, err := inbox.SetPreferences(c.Request.Context(), me, in)
 		if err != nil {

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"bytes"
-	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
@@ -33,13 +32,9 @@ func RegisterPush(r *gin.Engine, d Deps, push *services.PushService, web fs.FS) 
 		if err != nil {
 			return err
 		}
-		body, err := readBody(c)
-		if err != nil {
-			return err
-		}
 		var in dto.PushSubscription
-		if err := json.Unmarshal(body, &in); err != nil {
-			return &dto.BodyError{Msg: "body must be a PushSubscription: {endpoint, keys: {p256dh, auth}}"}
+		if err := readJSON(c, &in, "a PushSubscription: {endpoint, keys: {p256dh, auth}}"); err != nil {
+			return err
 		}
 		sub, err := push.Subscribe(c.Request.Context(), me, services.PushSubscriptionInput{
 			Endpoint: in.Endpoint, P256dh: in.Keys.P256dh, Auth: in.Keys.Auth,
@@ -54,12 +49,11 @@ func RegisterPush(r *gin.Engine, d Deps, push *services.PushService, web fs.FS) 
 		if err != nil {
 			return err
 		}
-		body, err := readBody(c)
-		if err != nil {
+		var in dto.PushSubscription
+		if err := readJSON(c, &in, "{endpoint}"); err != nil {
 			return err
 		}
-		var in dto.PushSubscription
-		if err := json.Unmarshal(body, &in); err != nil || in.Endpoint == "" {
+		if in.Endpoint == "" {
 			return &dto.BodyError{Msg: "body must be {endpoint}"}
 		}
 		if err := push.Unsubscribe(c.Request.Context(), me, in.Endpoint); err != nil {

@@ -98,6 +98,19 @@ func orText(s, def string) string {
 	return s
 }
 
+// readJSON reads the request body (at most MaxBodyBytes) into dst; a body
+// that is not that JSON is a 400 saying shape.
+func readJSON(c *gin.Context, dst any, shape string) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		return &dto.BodyError{Msg: "body must be " + shape}
+	}
+	return nil
+}
+
 // readBody reads the request body, at most MaxBodyBytes.
 func readBody(c *gin.Context) ([]byte, error) {
 	if c.Request.ContentLength > MaxBodyBytes {
