@@ -34,7 +34,7 @@ func FromNotification(n models.Notification, frontendURL string) Notification {
 	return Notification{
 		Seq: n.Seq, ID: n.ID, Type: n.Type, ActorID: n.ActorID, Payload: payload,
 		CreatedAt: NewTime(n.CreatedAt), SeenAt: TimePtr(n.SeenAt), ReadAt: TimePtr(n.ReadAt),
-		Display: services.Display(n, frontendURL),
+		Display: services.DisplayDecoded(n, payload, frontendURL),
 	}
 }
 

@@ -20,16 +20,8 @@ import (
 func TestEventRightAfterConnect(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), config.AuthStrict, time.Second)
 	a, b := e.user("alice"), e.user("bob")
-	url := "ws" + strings.TrimPrefix(e.url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	for i := range 20 {
-		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn.SetReadDeadline(time.Now().Add(wait))
-		if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
-			t.Fatalf("open %q %v", open, err)
-		}
+		conn := rawEngine(t, e)
 		auth, _ := json.Marshal(map[string]string{"token": e.token(a)})
 		ev, _ := json.Marshal([]any{"message", map[string]string{"content": fmt.Sprint("m", i), "senderId": a.ID, "recieverId": b.ID}})
 		for _, frame := range []string{"40" + ChatNamespace + "," + string(auth), "42" + ChatNamespace + ",7" + string(ev)} {
@@ -57,17 +49,9 @@ func TestEventRightAfterConnect(t *testing.T) {
 func TestCloseRightAfterConnect(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), config.AuthStrict, time.Second)
 	a := e.user("alice")
-	url := "ws" + strings.TrimPrefix(e.url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	auth, _ := json.Marshal(map[string]string{"token": e.token(a)})
 	for i := range 30 {
-		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn.SetReadDeadline(time.Now().Add(wait))
-		if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
-			t.Fatalf("open %q %v", open, err)
-		}
+		conn := rawEngine(t, e)
 		nsp := AppNamespace
 		if i%2 == 1 {
 			nsp = ChatNamespace
@@ -87,4 +71,20 @@ func TestCloseRightAfterConnect(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
+}
+
+// rawEngine opens a bare Engine.IO WebSocket to e and reads its open
+// packet; the caller speaks Socket.IO itself.
+func rawEngine(t *testing.T, e *env) *websocket.Conn {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(e.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	if _, open, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(open), "0{") {
+		t.Fatalf("open %q %v", open, err)
+	}
+	return conn
 }

@@ -37,12 +37,19 @@ func NotificationTag(seq int64) string { return fmt.Sprintf("onlinenow-%d", seq)
 // Display returns how n is shown; frontendURL is the frontend's origin
 // (config FRONTEND_URL) that the click target is built on.
 func Display(n models.Notification, frontendURL string) NotificationDisplay {
+	var payload any
+	_ = json.Unmarshal([]byte(n.Payload), &payload) // a payload that is not an object shows no details
+	return DisplayDecoded(n, payload, frontendURL)
+}
+
+// DisplayDecoded is Display for a caller that has already decoded
+// n.Payload.
+func DisplayDecoded(n models.Notification, payload any, frontendURL string) NotificationDisplay {
 	actor := "Someone"
 	if n.ActorName != nil && *n.ActorName != "" {
 		actor = *n.ActorName
 	}
-	var p map[string]any
-	_ = json.Unmarshal([]byte(n.Payload), &p) // a payload that is not an object shows no details
+	p, _ := payload.(map[string]any)
 	str := func(k string) string { s, _ := p[k].(string); return s }
 	actorID := ""
 	if n.ActorID != nil {

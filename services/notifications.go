@@ -211,11 +211,7 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 		n.ActorID = &actor
 	}
 	n.ID = uuid.NewString()
-	if s.db.Dialector.Name() == "postgres" {
-		err = s.insertPostgres(ctx, &n)
-	} else {
-		err = s.insertSQLite(ctx, &n)
-	}
+	err = s.insert(ctx, &n)
 	// Raw statements' errors come untranslated: map the driver's own.
 	if tr, ok := s.db.Dialector.(gorm.ErrorTranslator); ok && err != nil {
 		err = tr.Translate(err)
@@ -246,48 +242,41 @@ func (s *Notifications) Record(ctx context.Context, in NotificationInput) (model
 	return n, nil
 }
 
-// insertPostgres stores n with the user's next seq in one statement: the
-// counter upsert (a data-modifying CTE) holds the counter row's lock until
-// the statement commits, as the transaction of insertTx does, and a single
-// statement keeps GORM's prepared statement cached (a transaction would
-// prepare and deallocate it each time).
-func (s *Notifications) insertPostgres(ctx context.Context, n *models.Notification) error {
-	var row struct {
-		Seq       int64
-		ActorName *string
-	}
-	err := s.db.WithContext(ctx).Raw(`WITH c AS (
-			INSERT INTO notification_counters (user_id, last_seq) VALUES (?, 1)
+// insertNotification stores a notification with its user's next seq in
+// one statement, per dialect. On PostgreSQL the counter upsert is a
+// data-modifying CTE: its row lock holds any other insert for the same
+// user until the statement commits (and one statement keeps GORM's
+// prepared statement cached, which a transaction would prepare and
+// deallocate each time). SQLite has no data-modifying CTE: the insert
+// reads the seq from the counter and a trigger moves the counter (see
+// database.Migrate); the single writer makes the statement atomic.
+const (
+	insertNotificationPostgres = `WITH c AS (
+			INSERT INTO notification_counters (user_id, last_seq) VALUES (@user, 1)
 			ON CONFLICT (user_id) DO UPDATE SET last_seq = notification_counters.last_seq + 1
 			RETURNING last_seq)
 		INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
-		SELECT ?, ?, c.last_seq, ?, ?, (SELECT name FROM users WHERE id = ?), ?, ? FROM c
-		RETURNING seq, actor_name`,
-		n.UserID, n.ID, n.UserID, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
-	if err != nil {
-		return err
-	}
-	if row.Seq == 0 {
-		return errors.New("no sequence number returned")
-	}
-	n.Seq, n.ActorName = row.Seq, row.ActorName
-	return nil
-}
+		SELECT @id, @user, c.last_seq, @type, @actor, (SELECT name FROM users WHERE id = @actor), @payload, @created FROM c
+		RETURNING seq, actor_name`
+	insertNotificationSQLite = `INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
+		VALUES (@id, @user, COALESCE((SELECT last_seq FROM notification_counters WHERE user_id = @user), 0) + 1,
+			@type, @actor, (SELECT name FROM users WHERE id = @actor), @payload, @created)
+		RETURNING seq, actor_name`
+)
 
-// insertSQLite stores n with the user's next seq in one statement: the
-// seq is read from the counter in the insert, and a trigger (see
-// database.Migrate) moves the counter; SQLite's single writer makes the
-// statement atomic.
-func (s *Notifications) insertSQLite(ctx context.Context, n *models.Notification) error {
+// insert stores n, setting its Seq and ActorName.
+func (s *Notifications) insert(ctx context.Context, n *models.Notification) error {
+	query := insertNotificationSQLite
+	if s.db.Dialector.Name() == "postgres" {
+		query = insertNotificationPostgres
+	}
 	var row struct {
 		Seq       int64
 		ActorName *string
 	}
-	err := s.db.WithContext(ctx).Raw(`INSERT INTO notifications (id, user_id, seq, type, actor_id, actor_name, payload, created_at)
-		VALUES (?, ?, COALESCE((SELECT last_seq FROM notification_counters WHERE user_id = ?), 0) + 1,
-			?, ?, (SELECT name FROM users WHERE id = ?), ?, ?)
-		RETURNING seq, actor_name`,
-		n.ID, n.UserID, n.UserID, n.Type, n.ActorID, n.ActorID, n.Payload, n.CreatedAt).Scan(&row).Error
+	err := s.db.WithContext(ctx).Raw(query, map[string]any{
+		"id": n.ID, "user": n.UserID, "type": n.Type, "actor": n.ActorID, "payload": n.Payload, "created": n.CreatedAt,
+	}).Scan(&row).Error
 	if err != nil {
 		return err
 	}
