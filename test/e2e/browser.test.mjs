@@ -490,6 +490,21 @@ describe('browser notifications', { skip: SKIP }, () => {
 
   test('the service worker: a push shows its payload (replacing a page alert with the same tag), a bad one a generic alert', async () => {
     const page = await openDemo();
+    const worker = context.serviceWorkers().find((w) => w.url() === `${srv.base}/push/sw.js`);
+    assert.ok(worker, 'the service worker');
+    // Records each showNotification call of the worker ([title, options])
+    // once it resolved. The test reads the notification list only after
+    // the show it waits for resolved: Chromium's getNotifications drops
+    // what it reads while a notification is still on its way to the screen.
+    await worker.evaluate(() => {
+      const reg = self.registration;
+      const show = reg.showNotification.bind(reg);
+      self.__shows = [];
+      reg.showNotification = async (title, options) => {
+        await show(title, options);
+        self.__shows.push([title, options]);
+      };
+    });
     const cdp = await context.newCDPSession(page);
     const regs = new Map();
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
@@ -499,35 +514,45 @@ describe('browser notifications', { skip: SKIP }, () => {
     for (let i = 0; i < 100 && !regs.has(`${srv.base}/push/`); i++) await sleep(20);
     const registrationId = regs.get(`${srv.base}/push/`);
     assert.ok(registrationId !== undefined, 'the /push/ registration over DevTools');
-    // Waits until a notification with tag shows body.
-    const showing = (tag, body) => page.waitForFunction(async (want) => {
-      const reg = await navigator.serviceWorker.getRegistration('/push/');
-      return (await reg.getNotifications({ tag: want.tag })).some((n) => n.body === want.body);
-    }, { tag, body });
-    const push = async (data, { tag, body }) => {
+    // Delivers a real push event with data; resolves with what the worker
+    // showed for it, once shown.
+    let pushes = 0;
+    const push = async (data) => {
+      const n = ++pushes;
       await cdp.send('ServiceWorker.deliverPushMessage', { origin: srv.base, registrationId, data });
-      await showing(tag, body);
+      for (const end = Date.now() + 5000; Date.now() < end; await sleep(20)) {
+        const shows = await worker.evaluate(() => self.__shows);
+        if (shows.length >= n) {
+          assert.equal(shows.length, n, 'one notification per push');
+          return shows[n - 1];
+        }
+      }
+      assert.fail(`push ${n} showed nothing within 5 s`);
     };
 
     // The page alerts seq 1, then the push for seq 1 arrives: one notification, the push's.
     await setHidden(page, true);
     await dm('page first');
     assert.deepStrictEqual(await decided(page, 1), { seq: 1, shown: true, reason: null });
-    await showing('onlinenow-1', 'page first'); // showNotification may resolve before it is listed
+    await expectShown(page, [messageAlert(1, 'page first')]);
     const payload = {
       title: `Message from ${b.name}`, body: 'page first', icon: '/push/icon.png', tag: 'onlinenow-1',
       url: `${FRONTEND}/chat/${b.id}`, seq: 1, type: 'message',
     };
-    await push(JSON.stringify({ ...payload, body: 'from the push' }), { tag: 'onlinenow-1', body: 'from the push' });
+    assert.deepStrictEqual(await push(JSON.stringify({ ...payload, body: 'from the push' })), [`Message from ${b.name}`, {
+      body: 'from the push', tag: 'onlinenow-1', icon: '/push/icon.png', data: { url: `${FRONTEND}/chat/${b.id}`, seq: 1, type: 'message' },
+    }]);
     await expectShown(page, [{ ...messageAlert(1, 'page first'), body: 'from the push' }]);
 
-    await push(JSON.stringify({ ...payload, tag: 'onlinenow-7', seq: 7, title: 'Game invitation', body: 'x invited you', type: 'game_invitation', url: `${FRONTEND}/game`, icon: '' }), { tag: 'onlinenow-7', body: 'x invited you' });
-    await push('not json', { tag: 'onlinenow', body: 'You have a new notification.' });
-    await expectShown(page, [
-      { title: 'onlinenow', body: 'You have a new notification.', tag: 'onlinenow', icon: '', data: { url: '/', seq: null, type: null } },
-      { ...messageAlert(1, 'page first'), body: 'from the push' },
-      { title: 'Game invitation', body: 'x invited you', tag: 'onlinenow-7', icon: '', data: { url: `${FRONTEND}/game`, seq: 7, type: 'game_invitation' } },
+    const invite = { title: 'Game invitation', body: 'x invited you', tag: 'onlinenow-7', icon: '', data: { url: `${FRONTEND}/game`, seq: 7, type: 'game_invitation' } };
+    assert.deepStrictEqual(await push(JSON.stringify({ ...payload, tag: 'onlinenow-7', seq: 7, title: 'Game invitation', body: 'x invited you', type: 'game_invitation', url: `${FRONTEND}/game`, icon: '' })), [
+      'Game invitation', { body: 'x invited you', tag: 'onlinenow-7', data: invite.data },
     ]);
+    const generic = { title: 'onlinenow', body: 'You have a new notification.', tag: 'onlinenow', icon: '', data: { url: '/', seq: null, type: null } };
+    for (const bad of ['not json', '[1,2]', 'null', '"text"']) {
+      assert.deepStrictEqual(await push(bad), ['onlinenow', { body: generic.body, tag: 'onlinenow', data: generic.data }], bad);
+    }
+    await expectShown(page, [generic, { ...messageAlert(1, 'page first'), body: 'from the push' }, invite]);
   });
 
   test('the service worker: a click closes the notification and focuses, redirects or opens a window', async () => {
