@@ -42,6 +42,9 @@ func NewServer(cfg config.Config) *socket.Server {
 	// Our WebSocket transport (one writer per connection, no per-recipient
 	// PreparedMessage) in place of the library's; polling stays the library's.
 	opts.SetTransports(types.NewSet[socket.TransportCtor](socket.Polling, eiows.NewBuilder()))
+	// Room broadcasts encode one frame and queue it on each recipient's
+	// WebSocket directly (through the engine for the others).
+	opts.SetAdapter(eiows.AdapterBuilder{})
 	opts.SetCors(&types.Cors{
 		Origin:      append([]string(nil), cfg.CORSOrigins...),
 		Credentials: true,

@@ -96,18 +96,21 @@ func (*Builder) UpgradesTo() []string { return nil }
 // already upgraded (with its origin check and read limit).
 func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
 	t := &transport{Transport: transports.MakeTransport(), b: b}
+	t.attached = ctx.Query().Peek("sid") == "" // not an upgrade
 	t.Prototype(t)
 	t.Construct(ctx)
 	return t
 }
 
 // outgoing is one queued packet, or (p nil, op set) a control frame with
-// payload ctl; last marks the final packet of one Send, after which the
-// engine expects a "drain".
+// payload ctl, or (raw set) a complete WebSocket frame written as it is (a
+// broadcast's, see Frame); last marks the final packet of one Send, after
+// which the engine expects a "drain".
 type outgoing struct {
 	p    *packet.Packet
 	op   byte
 	ctl  []byte
+	raw  []byte
 	last bool
 }
 
@@ -131,6 +134,15 @@ type transport struct {
 	closed     bool        // OnClose ran: nothing more is written
 	closeBy    time.Time   // deadline of a closing transport
 	closeTimer *time.Timer // cuts the connection if closing takes longer than closeTimeout
+	// attached is false while the transport is the candidate of an upgrade
+	// from polling: the engine socket still writes to the polling
+	// transport and may hold packets for it. It turns true once the
+	// engine has switched to this transport and flushed what it held.
+	attached bool
+	// readying is true while the writer emits "ready" (the engine flushes
+	// what it held back into Send): packets held until then are not queued
+	// yet.
+	readying bool
 
 	readDeadline time.Time // the reader's: when the read deadline was last moved
 
@@ -218,6 +230,59 @@ func (t *transport) Send(packets []*packet.Packet) {
 	}
 }
 
+// Frame is a complete WebSocket text frame, encoded once and written as it
+// is to every recipient of a broadcast (see WriteFrame).
+type Frame struct{ b []byte }
+
+// TextFrame returns the frame of a text message with payload: an unmasked,
+// final server frame.
+func TextFrame(payload []byte) *Frame {
+	b := make([]byte, 0, len(payload)+10)
+	return &Frame{b: append(appendHeader(b, opText, len(payload)), payload...)}
+}
+
+// WriteFrame queues f on tr and reports true when tr is this package's
+// transport and the frame can go out without passing through the engine
+// socket: it is attached to its engine socket, open, not compressing, and
+// the engine holds nothing back for it (which the frame would overtake).
+// Otherwise it does nothing and reports false, and the caller writes
+// through the engine, which keeps the order.
+//
+// This is the broadcast path of Adapter: the engine socket would allocate
+// a packet per recipient, emit five events for it and wait for a "drain";
+// here a recipient costs an append to its queue.
+func WriteFrame(tr transports.Transport, f *Frame) bool {
+	t, ok := tr.(*transport)
+	if !ok || t.PerMessageDeflate() != nil {
+		return false
+	}
+	t.mu.Lock()
+	if t.closing || t.closed || !t.attached || t.readying || t.refused.Load() {
+		t.mu.Unlock()
+		return false
+	}
+	t.queue = append(t.queue, outgoing{raw: f.b})
+	// As after a Send: the engine holds its own packets until the writer
+	// is done, and "ready" then brings them, in order.
+	t.SetWritable(false)
+	start := !t.writing
+	t.writing = true
+	t.mu.Unlock()
+	if start {
+		go t.write()
+	}
+	return true
+}
+
+// upgraded marks a transport that replaced polling as attached, once the
+// engine has handled the client's "upgrade" packet: it switched to this
+// transport and flushed what it held, synchronously, in that handling.
+func (t *transport) upgraded() {
+	t.mu.Lock()
+	t.attached = true
+	t.mu.Unlock()
+}
+
 // control queues a control frame (a pong) for the writer.
 func (t *transport) control(op byte, payload []byte) {
 	t.mu.Lock()
@@ -282,8 +347,17 @@ func (t *transport) write() {
 		for range drains {
 			t.Emit("drain")
 		}
-		if idle && t.refused.Swap(false) {
-			t.Emit("ready") // the engine flushes what it held back: Send again
+		if idle && t.refused.Load() {
+			// The engine flushes what it held back (Send again). Until it
+			// has, WriteFrame must not queue ahead of those packets.
+			t.mu.Lock()
+			t.readying = true
+			t.mu.Unlock()
+			t.refused.Store(false)
+			t.Emit("ready")
+			t.mu.Lock()
+			t.readying = false
+			t.mu.Unlock()
 		}
 	}
 }
@@ -306,6 +380,18 @@ func (t *transport) writeBatch(batch []outgoing) (drains int, err error) {
 	conn := t.nc
 	for i := range batch {
 		o := &batch[i]
+		if o.raw != nil {
+			if len(o.raw) > maxCopied {
+				bufs := net.Buffers{buf, o.raw}
+				if _, err = bufs.WriteTo(conn); err != nil {
+					return drains, err
+				}
+				buf = buf[:0]
+			} else {
+				buf = append(buf, o.raw...)
+			}
+			continue
+		}
 		op, data := o.op, o.ctl
 		if o.p != nil {
 			var text bool
@@ -471,6 +557,9 @@ func (t *transport) read() {
 				handled <- struct{}{}
 			}()
 			<-handled
+			if mt == websocket.TextMessage && buf.Len() == 1 && buf.Bytes()[0] == '5' { // the Engine.IO "upgrade" packet
+				t.upgraded()
+			}
 		}
 		t.putReadBuf(buf)
 	}
