@@ -22,11 +22,15 @@ func withAdapter(o *socket.ServerOptions) { o.SetAdapter(eiows.AdapterBuilder{})
 // A handler that alternates direct emits and room broadcasts keeps their
 // order on the wire, also while the writer is busy and the engine holds the
 // direct emits back (the broadcast must then queue behind them, not pass
-// them). A second member of the room gets the broadcasts alone, in order.
+// them), and while the client's socket buffers are full. A second member
+// of the room gets the broadcasts alone, in order.
 func TestBroadcastKeepsOrderWithDirectEmits(t *testing.T) {
 	s := newServer(t, withAdapter)
 	const n = 400
-	payload := strings.Repeat("y", 8<<10) // keeps the writer busy: the engine holds packets
+	// 400 × 24 KiB fill the socket buffers of a client that waits before
+	// reading: writes are partial, the writer is busy and the engine holds
+	// packets.
+	payload := strings.Repeat("y", 24<<10)
 	s.io.On("connection", func(args ...any) {
 		sock := args[0].(*socket.Socket)
 		sock.Join("room")
@@ -48,6 +52,7 @@ func TestBroadcastKeepsOrderWithDirectEmits(t *testing.T) {
 
 	for round := range 3 {
 		a.send(`42["mix"]`)
+		time.Sleep(100 * time.Millisecond)
 		for i := range n {
 			_, msg, err := a.next()
 			want := fmt.Sprintf(`42["m",%d,"`, i)
@@ -249,5 +254,42 @@ func TestBroadcastLibraryPaths(t *testing.T) {
 		}
 		c.expectText(`42["long","` + long + `"]`)
 		c.expectText(`42["plain",2]`)
+	}
+}
+
+// Broadcasts from several goroutines to a client whose buffers fill: every
+// frame arrives whole (one writer per connection) and each goroutine's
+// broadcasts keep their order.
+func TestConcurrentBroadcastsStayWhole(t *testing.T) {
+	s := newServer(t, withAdapter)
+	c := dial(t, s.wsURL(""), nil)
+	c.connect()
+	const senders, n = 4, 150
+	payload := strings.Repeat("z", 24<<10)
+	var wg sync.WaitGroup
+	for k := range senders {
+		wg.Go(func() {
+			for i := range n {
+				s.io.Emit("g", k, i, payload)
+			}
+		})
+	}
+	wg.Wait()
+	next := make([]int, senders)
+	for range senders * n {
+		_, msg, err := c.next()
+		var k, i int
+		var p string
+		if err == nil {
+			var args []any
+			if !strings.HasPrefix(string(msg), "42") || json.Unmarshal(msg[2:], &args) != nil || len(args) != 4 {
+				t.Fatalf("not a whole event: %.40q… (%d bytes)", msg, len(msg))
+			}
+			k, i, p = int(args[1].(float64)), int(args[2].(float64)), args[3].(string)
+		}
+		if err != nil || k < 0 || k >= senders || i != next[k] || p != payload {
+			t.Fatalf("got sender %d's %d (%v), want its %d", k, i, err, next[k])
+		}
+		next[k]++
 	}
 }
