@@ -15,6 +15,11 @@
 // one Write on the connection. Reads go through a scratch buffer pool shared
 // by all connections instead of a fresh buffer per message.
 //
+// AdapterBuilder (adapter.go) goes one step further for room broadcasts: it
+// encodes the packet once into a whole WebSocket frame and queues that frame
+// on each recipient's transport (WriteFrame), past the engine socket,
+// whenever doing so cannot reorder anything.
+//
 // gorilla still reads and answers protocol errors; its control writes
 // (WriteControl) are single Writes, as are ours, and the net.Conn serialises
 // Writes, so frames never interleave. Pings from the peer are answered
