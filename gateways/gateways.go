@@ -138,9 +138,28 @@ func (g *Gateways) onConnection(s *socket.Socket, handlers map[string]handler, f
 			g.d.Presence.Disconnect(c.userID, s.Nsp().Name())
 		}
 	})
-	for event, h := range handlers {
-		s.On(event, func(args ...any) { g.dispatch(c, event, h, args, fail) })
-	}
+	// One catch-all listener per socket instead of one per event (16 on
+	// /appGateway): each listener costs the socket an emitter map entry, a
+	// slice and a closure for as long as it lives. Catch-all listeners run
+	// in the packet reader, before the event's own; the handler goes to the
+	// socket's task queue, where the library runs event listeners, in
+	// order, after the same connected check.
+	s.OnAny(func(args ...any) {
+		if len(args) == 0 {
+			return
+		}
+		event, _ := args[0].(string)
+		h, ok := handlers[event]
+		if !ok {
+			return
+		}
+		args = args[1:]
+		s.Enqueue(func() {
+			if s.Connected() {
+				g.dispatch(c, event, h, args, fail)
+			}
+		})
+	})
 }
 
 // dispatch runs h for one event; every failure is reported through fail,
