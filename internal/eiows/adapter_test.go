@@ -144,25 +144,7 @@ func TestBroadcastAcrossUpgrade(t *testing.T) {
 			}
 		})
 	})
-	poll := s.http.URL + "/socket.io/?EIO=4&transport=polling"
-	body := httpDo(t, http.MethodGet, poll, "")
-	var o struct{ SID string }
-	if !strings.HasPrefix(body, "0") || json.Unmarshal([]byte(body[1:]), &o) != nil {
-		t.Fatalf("polling open: %q", body)
-	}
-	sid := o.SID
-	poll += "&sid=" + sid
-	if r := httpDo(t, http.MethodPost, poll, "40"); r != "ok" {
-		t.Fatalf("post: %q", r)
-	}
-	got := ""
-	for !strings.Contains(got, `42["hello"]`) {
-		r := httpDo(t, http.MethodGet, poll, "")
-		if r == "" {
-			t.Fatalf("poll after %q failed", got)
-		}
-		got += r + "\x1e"
-	}
+	sid, poll := s.pollConnect(t)
 	s.io.Emit("b", 1)
 	if r := httpDo(t, http.MethodGet, poll, ""); r != `42["b",1]` {
 		t.Fatalf("broadcast by polling: %q", r)

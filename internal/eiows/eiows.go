@@ -227,12 +227,7 @@ func (t *transport) Send(packets []*packet.Packet) {
 		t.queue = append(t.queue, outgoing{p: p, last: i == len(packets)-1})
 	}
 	t.SetWritable(false)
-	start := !t.writing
-	t.writing = true
-	t.mu.Unlock()
-	if start {
-		go t.write()
-	}
+	t.wakeWriter()
 }
 
 // Frame is a complete WebSocket text frame, encoded once and written as it
@@ -270,12 +265,7 @@ func WriteFrame(tr transports.Transport, f *Frame) bool {
 	// As after a Send: the engine holds its own packets until the writer
 	// is done, and "ready" then brings them, in order.
 	t.SetWritable(false)
-	start := !t.writing
-	t.writing = true
-	t.mu.Unlock()
-	if start {
-		go t.write()
-	}
+	t.wakeWriter()
 	return true
 }
 
@@ -296,6 +286,12 @@ func (t *transport) control(op byte, payload []byte) {
 		return
 	}
 	t.queue = append(t.queue, outgoing{op: op, ctl: payload})
+	t.wakeWriter()
+}
+
+// wakeWriter, called with mu held after queueing, marks the writer busy,
+// unlocks mu and starts the writer goroutine if none runs.
+func (t *transport) wakeWriter() {
 	start := !t.writing
 	t.writing = true
 	t.mu.Unlock()

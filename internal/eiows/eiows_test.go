@@ -303,7 +303,44 @@ func TestUpgradeFromPolling(t *testing.T) {
 		sock := args[0].(*socket.Socket)
 		sock.On("transport?", func(...any) { up <- sock.Conn().Transport().Name() })
 	})
-	poll := s.http.URL + "/socket.io/?EIO=4&transport=polling"
+	sid, poll := s.pollConnect(t)
+
+	// A poll is pending during the upgrade, as with a real client; the
+	// server ends it with a noop once the probe is answered.
+	pending := make(chan string, 1)
+	go func() { pending <- httpDo(t, http.MethodGet, poll, "") }()
+
+	c := dial(t, s.wsURL("&sid="+sid), nil)
+	c.send("2probe")
+	c.expectText("3probe")
+	select {
+	case r := <-pending:
+		if r != "6" {
+			t.Fatalf("pending poll got %q, want noop", r)
+		}
+	case <-time.After(wait):
+		t.Fatal("pending poll not released")
+	}
+	c.send("5")
+	c.send(`42["transport?"]`)
+	select {
+	case name := <-up:
+		if name != "websocket" {
+			t.Fatalf("transport after upgrade: %q", name)
+		}
+	case <-time.After(wait):
+		t.Fatal("no event after upgrade")
+	}
+	c.send(`42["echo","upgraded"]`)
+	c.expectText(`42["echo","upgraded"]`)
+}
+
+// pollConnect opens an Engine.IO session by polling (checking that it
+// offers the upgrade to websocket), connects the main namespace and polls
+// until the server's "hello"; it returns the session id and the polling URL.
+func (s *server) pollConnect(t *testing.T) (sid, poll string) {
+	t.Helper()
+	poll = s.http.URL + "/socket.io/?EIO=4&transport=polling"
 	body := httpDo(t, http.MethodGet, poll, "")
 	var o struct {
 		SID      string
@@ -330,35 +367,7 @@ func TestUpgradeFromPolling(t *testing.T) {
 	if !strings.HasPrefix(got, `40{"sid":`) {
 		t.Fatalf("polled %q", got)
 	}
-
-	// A poll is pending during the upgrade, as with a real client; the
-	// server ends it with a noop once the probe is answered.
-	pending := make(chan string, 1)
-	go func() { pending <- httpDo(t, http.MethodGet, poll, "") }()
-
-	c := dial(t, s.wsURL("&sid="+o.SID), nil)
-	c.send("2probe")
-	c.expectText("3probe")
-	select {
-	case r := <-pending:
-		if r != "6" {
-			t.Fatalf("pending poll got %q, want noop", r)
-		}
-	case <-time.After(wait):
-		t.Fatal("pending poll not released")
-	}
-	c.send("5")
-	c.send(`42["transport?"]`)
-	select {
-	case name := <-up:
-		if name != "websocket" {
-			t.Fatalf("transport after upgrade: %q", name)
-		}
-	case <-time.After(wait):
-		t.Fatal("no event after upgrade")
-	}
-	c.send(`42["echo","upgraded"]`)
-	c.expectText(`42["echo","upgraded"]`)
+	return o.SID, poll
 }
 
 func httpDo(t *testing.T, method, url, body string) string {
