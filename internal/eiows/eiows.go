@@ -382,14 +382,8 @@ func (t *transport) writeBatch(batch []outgoing) (drains int, err error) {
 	for i := range batch {
 		o := &batch[i]
 		if o.raw != nil {
-			if len(o.raw) > maxCopied {
-				bufs := net.Buffers{buf, o.raw}
-				if _, err = bufs.WriteTo(conn); err != nil {
-					return drains, err
-				}
-				buf = buf[:0]
-			} else {
-				buf = append(buf, o.raw...)
+			if buf, err = gather(conn, buf, o.raw); err != nil {
+				return drains, err
 			}
 			continue
 		}
@@ -405,15 +399,8 @@ func (t *transport) writeBatch(batch []outgoing) (drains int, err error) {
 			}
 		}
 		if op != 0 {
-			if len(data) > maxCopied {
-				hdr := appendHeader(buf, op, len(data))
-				bufs := net.Buffers{hdr, data}
-				if _, err = bufs.WriteTo(conn); err != nil {
-					return drains, err
-				}
-				buf = buf[:0]
-			} else {
-				buf = append(appendHeader(buf, op, len(data)), data...)
+			if buf, err = gather(conn, appendHeader(buf, op, len(data)), data); err != nil {
+				return drains, err
 			}
 		}
 		if o.last {
@@ -424,6 +411,18 @@ func (t *transport) writeBatch(batch []outgoing) (drains int, err error) {
 		_, err = conn.Write(buf)
 	}
 	return drains, err
+}
+
+// gather appends data to buf, the batch being framed; a large data is not
+// copied: buf and data go out at once (writev) and gather returns buf
+// emptied.
+func gather(conn net.Conn, buf, data []byte) ([]byte, error) {
+	if len(data) <= maxCopied {
+		return append(buf, data...), nil
+	}
+	bufs := net.Buffers{buf, data}
+	_, err := bufs.WriteTo(conn)
+	return buf[:0], err
 }
 
 // writeBatchDeflate writes the batch through gorilla, which compresses
