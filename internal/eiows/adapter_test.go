@@ -240,8 +240,9 @@ func TestBroadcastLibraryPaths(t *testing.T) {
 }
 
 // Broadcasts from several goroutines to a client whose buffers fill: every
-// frame arrives whole (one writer per connection) and each goroutine's
-// broadcasts keep their order.
+// frame arrives whole (one writer at a time per connection, and the rest of
+// a frame the socket took in part goes before anything queued meanwhile)
+// and each goroutine's broadcasts keep their order.
 func TestConcurrentBroadcastsStayWhole(t *testing.T) {
 	s := newServer(t, withAdapter)
 	c := dial(t, s.wsURL(""), nil)

@@ -22,7 +22,10 @@
 //
 // gorilla still reads and answers protocol errors; its control writes
 // (WriteControl) are single Writes, as are ours, and the net.Conn serialises
-// Writes, so frames never interleave. Pings from the peer are answered
+// Writes, so frames never interleave. (One exception: a broadcast frame
+// the socket took only in part is finished by the writer, and a close
+// frame gorilla writes for a protocol error could land in between; the
+// connection is being closed for that error anyway.) Pings from the peer are answered
 // through our queue, and a peer's close frame is answered by our writer,
 // because gorilla's WriteControl leaves a write deadline on the connection.
 // If permessage-deflate was negotiated (the engine's perMessageDeflate
@@ -37,6 +40,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -125,8 +129,9 @@ type transport struct {
 
 	b    *Builder
 	ws   *types.WebSocketConn
-	nc   net.Conn      // ws's connection, which our writer writes frames to
-	idle time.Duration // how long the peer may stay silent; 0: forever
+	nc   net.Conn        // ws's connection, which our writer writes frames to
+	rc   syscall.RawConn // nc's descriptor, for WriteFrame's attempt (nil over TLS)
+	idle time.Duration   // how long the peer may stay silent; 0: forever
 
 	// mu guards queue to closeTimer. It is held only to move packets in and
 	// out of queue and to change state: never during a write, a read or an
@@ -173,6 +178,9 @@ func (t *transport) Construct(ctx *types.HttpContext) {
 		return
 	}
 	t.nc = t.ws.NetConn()
+	if sc, ok := t.nc.(syscall.Conn); ok {
+		t.rc, _ = sc.SyscallConn()
+	}
 	_ = t.ws.On("error", func(args ...any) {
 		err, _ := firstArg(args).(error)
 		t.OnError("websocket error", err)
@@ -250,7 +258,7 @@ func TextFrame(payload []byte) *Frame {
 //
 // This is the broadcast path of Adapter: the engine socket would allocate
 // a packet per recipient, emit five events for it and wait for a "drain";
-// here a recipient costs an append to its queue.
+// here a recipient costs a write attempt or an append to its queue.
 func WriteFrame(tr transports.Transport, f *Frame) bool {
 	t, ok := tr.(*transport)
 	if !ok || t.PerMessageDeflate() != nil {
@@ -261,11 +269,38 @@ func WriteFrame(tr transports.Transport, f *Frame) bool {
 		t.mu.Unlock()
 		return false
 	}
-	t.queue = append(t.queue, outgoing{raw: f.b})
-	// As after a Send: the engine holds its own packets until the writer
-	// is done, and "ready" then brings them, in order.
+	// As after a Send: the engine holds its own packets until the frame is
+	// written, and "ready" then brings them, in order.
 	t.SetWritable(false)
-	t.wakeWriter()
+	if t.writing || len(t.queue) > 0 || t.rc == nil {
+		t.queue = append(t.queue, outgoing{raw: f.b})
+		t.wakeWriter()
+		return true
+	}
+	// Nothing is being written: this goroutine is the writer for one
+	// attempt that does not wait (the socket takes what fits in its buffer).
+	// The rest, if any, goes to a writer goroutine ahead of anything queued
+	// meanwhile. Written here, a broadcast's frames leave during the loop
+	// over its recipients, not after it, and an idle recipient costs no
+	// goroutine.
+	t.writing = true
+	t.mu.Unlock()
+	n := tryWrite(t.rc, f.b)
+	t.mu.Lock()
+	if n < len(f.b) {
+		t.queue = append(t.queue, outgoing{})
+		copy(t.queue[1:], t.queue)
+		t.queue[0] = outgoing{raw: f.b[n:]}
+	}
+	if len(t.queue) > 0 || t.closing || t.closed {
+		t.mu.Unlock()
+		go t.write() // writes the rest, or closes, or cleans up
+		return true
+	}
+	t.writing = false
+	t.SetWritable(true)
+	t.mu.Unlock()
+	t.ready()
 	return true
 }
 
@@ -348,19 +383,27 @@ func (t *transport) write() {
 		for range drains {
 			t.Emit("drain")
 		}
-		if idle && t.refused.Load() {
-			// The engine flushes what it held back (Send again). Until it
-			// has, WriteFrame must not queue ahead of those packets.
-			t.mu.Lock()
-			t.readying = true
-			t.mu.Unlock()
-			t.refused.Store(false)
-			t.Emit("ready")
-			t.mu.Lock()
-			t.readying = false
-			t.mu.Unlock()
+		if idle {
+			t.ready()
 		}
 	}
+}
+
+// ready emits "ready" if the transport refused the engine while it was
+// busy: the engine flushes what it held back (Send again). Until it has,
+// WriteFrame must not queue ahead of those packets.
+func (t *transport) ready() {
+	if !t.refused.Load() {
+		return
+	}
+	t.mu.Lock()
+	t.readying = true
+	t.mu.Unlock()
+	t.refused.Store(false)
+	t.Emit("ready")
+	t.mu.Lock()
+	t.readying = false
+	t.mu.Unlock()
 }
 
 // writeBatch writes the batch in order and returns how many Sends it
