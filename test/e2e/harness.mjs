@@ -206,6 +206,10 @@ export class Server {
     socket.events = [];
     socket.taken = new Map();
     socket.onAny((event, ...args) => socket.events.push({ event, args, at: Date.now() }));
+    // Reserved events are not seen by onAny: keep the reason for failure messages.
+    socket.on('disconnect', (reason) => {
+      socket.disconnectReason = reason;
+    });
     this.sockets.add(socket);
     return new Promise((res, rej) => {
       const t = setTimeout(() => {
@@ -395,7 +399,10 @@ export async function waitForArgs(socket, event, ms = 3000) {
     }
     if (Date.now() > deadline) {
       const seen = socket.events.map((e) => e.event).join(', ') || 'nothing';
-      throw new assert.AssertionError({ message: `no "${event}" within ${ms} ms on ${socket.nsp} (received: ${seen})` });
+      const state = socket.connected
+        ? `connected over ${socket.io.engine?.transport?.name}`
+        : `disconnected: ${socket.disconnectReason ?? 'never connected'}`;
+      throw new assert.AssertionError({ message: `no "${event}" within ${ms} ms on ${socket.nsp} (received: ${seen}; ${state})` });
     }
     await sleep(10);
   }
