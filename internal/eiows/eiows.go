@@ -249,9 +249,9 @@ func TextFrame(payload []byte) *Frame {
 	return &Frame{b: append(appendHeader(b, opText, len(payload)), payload...)}
 }
 
-// WriteFrame queues f on tr and reports true when tr is this package's
-// transport and the frame can go out without passing through the engine
-// socket: it is attached to its engine socket, open, not compressing, and
+// WriteFrame writes f to tr, or queues it for tr's writer, and reports
+// true when tr is this package's transport and the frame can go out
+// without passing through the engine socket: it is attached to its engine socket, open, not compressing, and
 // the engine holds nothing back for it (which the frame would overtake).
 // Otherwise it does nothing and reports false, and the caller writes
 // through the engine, which keeps the order.
