@@ -39,6 +39,10 @@ func main() {
 	}
 }
 
+// sqliteCheckpointEvery is how often the embedded database's WAL is
+// copied into its file, off the request path (database.Checkpointer).
+const sqliteCheckpointEvery = 250 * time.Millisecond
+
 // run wires the server from the environment and serves until ctx is done,
 // then shuts down in order: HTTP, Socket.IO, presence, database.
 func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
@@ -115,6 +119,15 @@ func run(ctx context.Context, getenv config.Getenv, stdout io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// WriteTimeout stays 0: long-polling requests are held open.
+	}
+
+	if cfg.DatabaseURL == "" {
+		cp, err := database.NewCheckpointer(cfg.SQLitePath, sqliteCheckpointEvery, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		c.background = append(c.background, cp.Run)
 	}
 
 	// The background parts (presence, module timers) outlive ctx: they stop

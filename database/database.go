@@ -89,8 +89,11 @@ func GormConfig() *gorm.Config {
 
 // OpenSQLite opens a SQLite database file with foreign keys, WAL and a busy
 // timeout; path ":memory:" is not supported (each connection would differ).
+// Its connection checkpoints the WAL by itself only past walFallbackPages:
+// the server runs a Checkpointer beside it.
 func OpenSQLite(path string, gcfg *gorm.Config) (*gorm.DB, error) {
-	dsn := path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	dsn := path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)" +
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walFallbackPages)
 	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
