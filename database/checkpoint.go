@@ -67,7 +67,7 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			_, err := c.Checkpoint(ctx)
+			err := c.Checkpoint(ctx)
 			switch {
 			case ctx.Err() != nil:
 			case err != nil && !failing:
@@ -80,18 +80,12 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 	}
 }
 
-// Checkpoint runs one PASSIVE checkpoint and reports the WAL's size and
-// how much of it is now in the database file, in pages.
-func (c *Checkpointer) Checkpoint(ctx context.Context) (Checkpoint, error) {
-	var r Checkpoint
-	var busy int
-	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &r.WALPages, &r.Copied); err != nil {
-		return r, fmt.Errorf("wal_checkpoint: %w", err)
+// Checkpoint runs one PASSIVE checkpoint: it copies into the database file
+// what of the WAL no reader still needs, without waiting for anyone.
+func (c *Checkpointer) Checkpoint(ctx context.Context) error {
+	var busy, walPages, copied int
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &walPages, &copied); err != nil {
+		return fmt.Errorf("wal_checkpoint: %w", err)
 	}
-	return r, nil
+	return nil
 }
-
-// Checkpoint is what one checkpoint found: the WAL's frames and how many
-// of them are in the database file. A WAL that was just started over
-// counts 0 and 0.
-type Checkpoint struct{ WALPages, Copied int }
